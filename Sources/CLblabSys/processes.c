@@ -1,0 +1,136 @@
+#define _GNU_SOURCE
+#include "CLblabSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/// The child's half: only async-signal-safe calls from here on.
+static void reset_signals(void) {
+    sigset_t all;
+    sigemptyset(&all);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static void report_and_exit(int fd, int err) {
+    ssize_t w = write(fd, &err, sizeof err);
+    (void)w;
+    _exit(1);
+}
+
+static void serve(int lfd, const char *resp, size_t resp_len) {
+    char buf[4096];
+    for (;;) {
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        struct timeval tv = {2, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        size_t got = 0;
+        int complete = 0;
+        while (got < sizeof buf) {
+            ssize_t n = read(c, buf + got, sizeof buf - got);
+            if (n <= 0) break;
+            got += (size_t)n;
+            for (size_t i = 3; i < got; i++)
+                if (buf[i - 3] == '\r' && buf[i - 2] == '\n' && buf[i - 1] == '\r' && buf[i] == '\n') { complete = 1; break; }
+            if (complete) break;
+        }
+        if (complete) {
+            size_t off = 0;
+            while (off < resp_len) {
+                ssize_t n = send(c, resp + off, resp_len - off, MSG_NOSIGNAL);
+                if (n <= 0) break;
+                off += (size_t)n;
+            }
+        }
+        close(c);
+    }
+}
+
+pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
+    char resp[512];
+    int len = snprintf(resp, sizeof resp,
+                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Lblab-Node: %s\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                       node_name, strlen(node_name) + 1, node_name);
+    if (len < 0 || len >= (int)sizeof resp) { errno = ENAMETOOLONG; return -1; }
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) { int e = errno; close(pipefd[0]); close(pipefd[1]); errno = e; return -1; }
+    if (pid == 0) {
+        reset_signals();
+        int w = pipefd[1];
+        if (setns(nsfd, CLONE_NEWNET) != 0) report_and_exit(w, errno);
+        setsid();
+        prctl(PR_SET_NAME, "lblab-agent", 0, 0, 0);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
+        if (dup2(w, 3) < 0) _exit(1);
+        w = 3;
+        syscall(SYS_close_range, 4U, ~0U, 0U);
+        int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lfd < 0) report_and_exit(w, errno);
+        int one = 1;
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(INADDR_ANY);
+        if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0) report_and_exit(w, errno);
+        if (listen(lfd, 4096) != 0) report_and_exit(w, errno);
+        int ok = 0;
+        ssize_t n = write(w, &ok, sizeof ok);
+        (void)n;
+        close(w);
+        serve(lfd, resp, (size_t)len);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    int status = -1;
+    struct pollfd p = {pipefd[0], POLLIN, 0};
+    int pr = poll(&p, 1, 10000);
+    ssize_t n = pr > 0 ? read(pipefd[0], &status, sizeof status) : 0;
+    close(pipefd[0]);
+    if (n != (ssize_t)sizeof status || status != 0) {
+        int err = (n == (ssize_t)sizeof status && status > 0) ? status : ETIMEDOUT;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        errno = err;
+        return -1;
+    }
+    return pid;
+}
+
+int lblab_run_quiet(char *const argv[]) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        reset_signals();
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

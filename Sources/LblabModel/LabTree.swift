@@ -1,0 +1,61 @@
+import Yams
+
+/// A lab file as a tree of keys and scalars with line numbers, before validation, so
+/// overrides can be applied and every error can point at a line.
+indirect enum LabTree {
+    case scalar(String, line: Int?, setBy: String?)
+    case mapping([(key: String, value: LabTree)], line: Int?)
+    case sequence([LabTree], line: Int?)
+
+    init(_ node: Node) {
+        switch node {
+        case .scalar(let s): self = .scalar(s.string, line: s.mark?.line, setBy: nil)
+        case .mapping(let m):
+            self = .mapping(m.map { (key: $0.key.string ?? "\($0.key)", value: LabTree($0.value)) }, line: m.mark?.line)
+        case .sequence(let s): self = .sequence(s.map(LabTree.init), line: s.mark?.line)
+        }
+    }
+
+    var line: Int? {
+        switch self {
+        case .scalar(_, let l, _), .mapping(_, let l), .sequence(_, let l): l
+        }
+    }
+
+    var setBy: String? {
+        if case .scalar(_, _, let s) = self { return s }
+        return nil
+    }
+
+    var pairs: [(key: String, value: LabTree)]? {
+        if case .mapping(let p, _) = self { return p }
+        return nil
+    }
+
+    var scalar: String? {
+        if case .scalar(let s, _, _) = self { return s }
+        return nil
+    }
+
+    subscript(key: String) -> LabTree? {
+        pairs?.first { $0.key == key }?.value
+    }
+
+    /// Sets `path` (keys from the top) to a scalar, creating mappings on the way.
+    mutating func set(_ path: ArraySlice<String>, to value: String, setBy: String) {
+        guard let first = path.first else {
+            self = .scalar(value, line: nil, setBy: setBy)
+            return
+        }
+        var p = pairs ?? []
+        let line = self.line
+        if let i = p.firstIndex(where: { $0.key == first }) {
+            p[i].value.set(path.dropFirst(), to: value, setBy: setBy)
+        } else {
+            var child = LabTree.mapping([], line: nil)
+            child.set(path.dropFirst(), to: value, setBy: setBy)
+            p.append((key: first, value: child))
+        }
+        self = .mapping(p, line: line)
+    }
+}

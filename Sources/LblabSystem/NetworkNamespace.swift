@@ -1,0 +1,68 @@
+import CLblabSys
+import Foundation
+
+/// A named network namespace, bind-mounted at `/run/netns/<name>` so `ip netns` sees it.
+public final class NetworkNamespace: @unchecked Sendable {
+    public static let directory = "/run/netns"
+
+    public let name: String
+    /// An open descriptor of the namespace, for `setns`.
+    public let fd: Int32
+
+    public var path: String { Self.path(of: name) }
+    public static func path(of name: String) -> String { "\(directory)/\(name)" }
+
+    /// Opens an existing named namespace.
+    public init(opening name: String) throws {
+        self.name = name
+        fd = try syscall("open network namespace \(Self.path(of: name))") {
+            open(Self.path(of: name), O_RDONLY | O_CLOEXEC)
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Creates a new named namespace (fails with EEXIST when the name is taken).
+    public static func create(_ name: String) throws -> NetworkNamespace {
+        try NamespaceThread.shared.runHere {
+            try syscall("create network namespace \(path(of: name))") { lblab_netns_create(directory, name) }
+        }
+        return try NetworkNamespace(opening: name)
+    }
+
+    /// Removes a named namespace: the kernel frees it (and every link, address and IPVS rule
+    /// in it) once no process or descriptor holds it.
+    public static func delete(_ name: String) throws {
+        try syscall("delete network namespace \(path(of: name))") { lblab_netns_delete(path(of: name)) }
+    }
+
+    public static func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(of: name))
+    }
+
+    /// Names of the namespaces under /run/netns that start with `prefix`.
+    public static func names(withPrefix prefix: String) -> [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return all.filter { $0.hasPrefix(prefix) }.sorted()
+    }
+
+    /// The namespace's inode, the number in `/proc/PID/ns/net -> net:[N]`.
+    public static func inode(of name: String) -> UInt64? {
+        var st = stat()
+        guard stat(path(of: name), &st) == 0 else { return nil }
+        return UInt64(st.st_ino)
+    }
+
+    /// Runs `body` on the namespace thread inside this namespace.
+    @discardableResult
+    public func run<T>(_ body: () throws -> T) throws -> T {
+        try NamespaceThread.shared.run(in: self, body)
+    }
+
+    /// Replaces this process with `command` running inside the namespace.
+    public func exec(_ command: [String]) throws -> Never {
+        var cargs = command.map { strdup($0) } + [nil]
+        lblab_exec_in_netns(fd, command[0], &cargs)
+        throw SystemError("run \(command[0]) in \(name)")
+    }
+}

@@ -1,0 +1,84 @@
+import CLblabSys
+import Foundation
+
+/// Processes lblab starts and stops: the built-in HTTP agent and a few helpers.
+public enum Processes {
+    /// Starts the built-in HTTP agent inside `namespace`, listening on `port` on every
+    /// address and answering each request with `nodeName`. Returns once it listens.
+    public static func startHTTPAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> Int32 {
+        try syscall("start the HTTP agent of \(nodeName) on port \(port) in \(namespace.name)") {
+            lblab_spawn_http_agent(namespace.fd, port, nodeName)
+        }
+    }
+
+    /// Whether `pid` is a live process (zombies count as gone).
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+        return state != "Z" && state != "X"
+    }
+
+    /// Stops `pid`: SIGTERM, up to `grace` seconds, then SIGKILL; reaps it if it is our child.
+    public static func stop(_ pid: Int32, grace: Double = 1) {
+        guard pid > 1, isAlive(pid) else { _ = waitpid(pid, nil, WNOHANG); return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline {
+            _ = waitpid(pid, nil, WNOHANG)
+            if !isAlive(pid) { return }
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL)
+        for _ in 0..<200 {
+            _ = waitpid(pid, nil, WNOHANG)
+            if !isAlive(pid) { return }
+            usleep(5_000)
+        }
+    }
+
+    /// Pids of the processes whose network namespace has inode `inode`.
+    public static func pids(inNamespaceInode inode: UInt64) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let target = "net:[\(inode)]"
+        return entries.compactMap { Int32($0) }.filter { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == target
+                && isAlive(pid)
+        }.sorted()
+    }
+
+    /// The short command name of `pid` (`/proc/PID/comm`).
+    public static func commandName(_ pid: Int32) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a helper program (PATH lookup) quietly and returns its exit status.
+    public static func runQuietly(_ argv: [String]) -> Int32 {
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        return lblab_run_quiet(&cargs)
+    }
+}
+
+extension Processes {
+    /// Runs `argv` (PATH lookup) with this process's stdin/stdout/stderr and `environment`
+    /// added to ours, waits, and returns its exit status.
+    public static func runInheriting(_ argv: [String], environment: [String: String] = [:]) throws -> Int32 {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        var cargs = argv.map { strdup($0) } + [nil]
+        var cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cargs + cenv).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], nil, nil, &cargs, &cenv)
+        guard rc == 0 else { throw SystemError("start \(argv[0])", errno: rc) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { throw SystemError("wait for \(argv[0])") }
+        }
+        // WIFEXITED / WEXITSTATUS are macros: decode the wait status by hand.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}

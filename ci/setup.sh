@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what lblab needs on a fresh Debian/Ubuntu machine, as root:
+# C libraries (libmnl, libpcap), witnesses (iproute2, ipvsadm, tcpdump) and,
+# where the running kernel has no IPVS, a stock kernel + QEMU + virtme-ng to run it in a VM.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+VNG_VENV=${LBLAB_VNG_VENV:-/opt/lblab-vng}
+
+need_pkgs=(libmnl-dev libpcap-dev iproute2 ipvsadm tcpdump kmod pkg-config)
+kernel_has_ipvs() {
+  [ -e /proc/net/ip_vs ] && return 0
+  modprobe -q ip_vs 2>/dev/null && [ -e /proc/net/ip_vs ]
+}
+vm_needed=0
+if ! kernel_has_ipvs; then
+  vm_needed=1
+  need_pkgs+=(qemu-system-x86 linux-image-amd64 python3-venv)
+fi
+
+missing=()
+for p in "${need_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ $vm_needed = 1 ]; then
+  if [ ! -x "$VNG_VENV/bin/vng" ]; then
+    echo "setup: installing virtme-ng into $VNG_VENV"
+    python3 -m venv "$VNG_VENV"
+    "$VNG_VENV/bin/pip" install -q virtme-ng
+  fi
+  echo "setup: this kernel ($(uname -r)) has no IPVS; IPVS runs in a VM with $(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)"
+else
+  echo "setup: the running kernel has IPVS"
+fi
