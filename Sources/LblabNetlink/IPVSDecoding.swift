@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMnl
+import LblabTypes
+
+/// Decoders for IPVS replies: one service or destination per message.
+enum IPVSDecoding {
+    static func info(_ messages: [NetlinkMessage]) -> IPVSInfo? {
+        for message in messages {
+            let a = message.attributes(after: GenericNetlink.headerSize)
+            if let version = a.u32(UInt16(IPVS_INFO_ATTR_VERSION)) {
+                return IPVSInfo(version: version, connectionTableSize: a.u32(UInt16(IPVS_INFO_ATTR_CONN_TAB_SIZE)) ?? 0)
+            }
+        }
+        return nil
+    }
+
+    /// An IPv4 protocol service from a GET_SERVICE reply (fwmark and IPv6 services give `nil`).
+    /// The kernel's HASHED flag (0x2) is dropped so a listed service equals the one added.
+    static func serviceEntry(_ message: NetlinkMessage) -> IPVSServiceEntry? {
+        guard let s = message.attributes(after: GenericNetlink.headerSize).nested(UInt16(IPVS_CMD_ATTR_SERVICE)),
+              s.u16(UInt16(IPVS_SVC_ATTR_AF)) == UInt16(AF_INET),
+              let protoNumber = s.u16(UInt16(IPVS_SVC_ATTR_PROTOCOL)), let proto = IPVSProtocol(rawValue: protoNumber),
+              let addressBytes = s[UInt16(IPVS_SVC_ATTR_ADDR)], let address = IPv4Address(bytes: addressBytes),
+              let port = s.be16(UInt16(IPVS_SVC_ATTR_PORT)) else { return nil }
+        var flags: UInt32 = 0
+        if let raw = s[UInt16(IPVS_SVC_ATTR_FLAGS)], raw.count >= 4 {
+            flags = raw.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } & ~IPVSService.hashedFlag
+        }
+        let service = IPVSService(
+            key: IPVSServiceKey(proto: proto, address: address, port: port),
+            scheduler: s.string(UInt16(IPVS_SVC_ATTR_SCHED_NAME)) ?? "",
+            flags: flags,
+            timeout: s.u32(UInt16(IPVS_SVC_ATTR_TIMEOUT)) ?? 0,
+            netmask: s.be32(UInt16(IPVS_SVC_ATTR_NETMASK)) ?? 0xffff_ffff)
+        return IPVSServiceEntry(service: service,
+                                stats: stats(s, stats64: IPVS_SVC_ATTR_STATS64, stats32: IPVS_SVC_ATTR_STATS))
+    }
+
+    /// An IPv4 destination from a GET_DEST reply.
+    static func destinationEntry(_ message: NetlinkMessage) -> IPVSDestinationEntry? {
+        guard let d = message.attributes(after: GenericNetlink.headerSize).nested(UInt16(IPVS_CMD_ATTR_DEST)),
+              let addressBytes = d[UInt16(IPVS_DEST_ATTR_ADDR)], let address = IPv4Address(bytes: addressBytes),
+              let port = d.be16(UInt16(IPVS_DEST_ATTR_PORT)) else { return nil }
+        if let family = d.u16(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY)), family != UInt16(AF_INET) { return nil }
+        let method = (d.u32(UInt16(IPVS_DEST_ATTR_FWD_METHOD)) ?? 0) & UInt32(IP_VS_CONN_F_FWD_MASK)
+        let destination = IPVSDestination(
+            address: address, port: port,
+            forwarding: IPVSForwarding(rawValue: method) ?? .masquerade,
+            weight: d.u32(UInt16(IPVS_DEST_ATTR_WEIGHT)) ?? 0,
+            upperThreshold: d.u32(UInt16(IPVS_DEST_ATTR_U_THRESH)) ?? 0,
+            lowerThreshold: d.u32(UInt16(IPVS_DEST_ATTR_L_THRESH)) ?? 0)
+        return IPVSDestinationEntry(
+            destination: destination,
+            activeConnections: d.u32(UInt16(IPVS_DEST_ATTR_ACTIVE_CONNS)) ?? 0,
+            inactiveConnections: d.u32(UInt16(IPVS_DEST_ATTR_INACT_CONNS)) ?? 0,
+            persistentConnections: d.u32(UInt16(IPVS_DEST_ATTR_PERSIST_CONNS)) ?? 0,
+            stats: stats(d, stats64: IPVS_DEST_ATTR_STATS64, stats32: IPVS_DEST_ATTR_STATS))
+    }
+
+    /// STATS64 (u64 counters) when present, else the 32-bit STATS.
+    private static func stats(_ a: NetlinkAttributes, stats64: Int, stats32: Int) -> IPVSStats {
+        if let s = a.nested(UInt16(stats64)) {
+            func v(_ id: Int) -> UInt64 { s.u64(UInt16(id)) ?? 0 }
+            return IPVSStats(connections: v(IPVS_STATS_ATTR_CONNS), inPackets: v(IPVS_STATS_ATTR_INPKTS),
+                             outPackets: v(IPVS_STATS_ATTR_OUTPKTS), inBytes: v(IPVS_STATS_ATTR_INBYTES),
+                             outBytes: v(IPVS_STATS_ATTR_OUTBYTES))
+        }
+        if let s = a.nested(UInt16(stats32)) {
+            // In STATS the packet/connection counters are u32 and the byte counters u64.
+            func v(_ id: Int) -> UInt64 { s.u64(UInt16(id)) ?? s.u32(UInt16(id)).map(UInt64.init) ?? 0 }
+            return IPVSStats(connections: v(IPVS_STATS_ATTR_CONNS), inPackets: v(IPVS_STATS_ATTR_INPKTS),
+                             outPackets: v(IPVS_STATS_ATTR_OUTPKTS), inBytes: v(IPVS_STATS_ATTR_INBYTES),
+                             outBytes: v(IPVS_STATS_ATTR_OUTBYTES))
+        }
+        return IPVSStats()
+    }
+}

@@ -1,0 +1,145 @@
+import LblabTypes
+
+/// The transport protocol of a virtual service (`IPPROTO_*`).
+public enum IPVSProtocol: UInt16, Sendable, Codable {
+    case tcp = 6, udp = 17
+
+    /// "TCP" / "UDP", as ipvsadm prints it.
+    public var name: String { self == .tcp ? "TCP" : "UDP" }
+}
+
+/// How IPVS forwards to a destination (`IP_VS_CONN_F_*` forwarding methods).
+public enum IPVSForwarding: UInt32, Sendable, Codable {
+    case masquerade = 0, local = 1, tunnel = 2, directRoute = 3, bypass = 4
+
+    /// The name `ipvsadm -Ln` prints in its Forward column.
+    public var ipvsadmName: String {
+        switch self {
+        case .masquerade: return "Masq"
+        case .local: return "Local"
+        case .tunnel: return "Tunnel"
+        case .directRoute: return "Route"
+        case .bypass: return "Bypass"
+        }
+    }
+}
+
+/// Identifies an IPv4 virtual service: protocol, address, port (host order).
+public struct IPVSServiceKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var proto: IPVSProtocol
+    public var address: IPv4Address
+    public var port: UInt16
+
+    public init(proto: IPVSProtocol, address: IPv4Address, port: UInt16) {
+        self.proto = proto
+        self.address = address
+        self.port = port
+    }
+
+    /// `TCP 198.51.100.100:80`
+    public var description: String { "\(proto.name) \(address):\(port)" }
+}
+
+/// A virtual service. `flags` are `IP_VS_SVC_F_*` (PERSISTENT 0x1, ONEPACKET 0x4, …);
+/// `timeout` is the persistence timeout in seconds; `netmask` is the persistence
+/// mask in host order (`0xffff_ff00` for /24).
+public struct IPVSService: Sendable, Equatable {
+    public var key: IPVSServiceKey
+    public var scheduler: String
+    public var flags: UInt32 = 0
+    public var timeout: UInt32 = 0
+    public var netmask: UInt32 = 0xffff_ffff
+
+    public init(key: IPVSServiceKey, scheduler: String, flags: UInt32 = 0, timeout: UInt32 = 0,
+                netmask: UInt32 = 0xffff_ffff) {
+        self.key = key
+        self.scheduler = scheduler
+        self.flags = flags
+        self.timeout = timeout
+        self.netmask = netmask
+    }
+
+    public static let persistentFlag: UInt32 = 0x1
+    public static let hashedFlag: UInt32 = 0x2
+    public static let onePacketFlag: UInt32 = 0x4
+}
+
+/// A real server behind a virtual service (IPv4, port in host order).
+public struct IPVSDestination: Sendable, Equatable {
+    public var address: IPv4Address
+    public var port: UInt16
+    public var forwarding: IPVSForwarding
+    public var weight: UInt32
+    public var upperThreshold: UInt32 = 0
+    public var lowerThreshold: UInt32 = 0
+
+    public init(address: IPv4Address, port: UInt16, forwarding: IPVSForwarding, weight: UInt32,
+                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0) {
+        self.address = address
+        self.port = port
+        self.forwarding = forwarding
+        self.weight = weight
+        self.upperThreshold = upperThreshold
+        self.lowerThreshold = lowerThreshold
+    }
+}
+
+/// Counters of a service or destination, from STATS64 (or the 32-bit STATS on old kernels).
+public struct IPVSStats: Sendable, Equatable, Codable {
+    public var connections: UInt64
+    public var inPackets: UInt64
+    public var outPackets: UInt64
+    public var inBytes: UInt64
+    public var outBytes: UInt64
+
+    public init(connections: UInt64 = 0, inPackets: UInt64 = 0, outPackets: UInt64 = 0,
+                inBytes: UInt64 = 0, outBytes: UInt64 = 0) {
+        self.connections = connections
+        self.inPackets = inPackets
+        self.outPackets = outPackets
+        self.inBytes = inBytes
+        self.outBytes = outBytes
+    }
+}
+
+/// A service as the kernel lists it, with its counters.
+public struct IPVSServiceEntry: Sendable, Equatable {
+    public var service: IPVSService
+    public var stats: IPVSStats
+
+    public init(service: IPVSService, stats: IPVSStats) {
+        self.service = service
+        self.stats = stats
+    }
+}
+
+/// A destination as the kernel lists it, with connection counts and counters.
+public struct IPVSDestinationEntry: Sendable, Equatable {
+    public var destination: IPVSDestination
+    public var activeConnections: UInt32
+    public var inactiveConnections: UInt32
+    public var persistentConnections: UInt32
+    public var stats: IPVSStats
+
+    public init(destination: IPVSDestination, activeConnections: UInt32, inactiveConnections: UInt32,
+                persistentConnections: UInt32, stats: IPVSStats) {
+        self.destination = destination
+        self.activeConnections = activeConnections
+        self.inactiveConnections = inactiveConnections
+        self.persistentConnections = persistentConnections
+        self.stats = stats
+    }
+}
+
+/// `IPVS_CMD_GET_INFO`: version (`1.2.1` is 0x010201) and connection table size.
+public struct IPVSInfo: Sendable, Equatable {
+    public var version: UInt32
+    public var versionString: String
+    public var connectionTableSize: UInt32
+
+    public init(version: UInt32, connectionTableSize: UInt32) {
+        self.version = version
+        self.versionString = "\(version >> 16 & 0xff).\(version >> 8 & 0xff).\(version & 0xff)"
+        self.connectionTableSize = connectionTableSize
+    }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMnl
+import LblabTypes
+
+/// rtnetlink (NETLINK_ROUTE) in the namespace the socket was opened in.
+///
+/// Open it on a thread that is inside the target namespace; afterwards it can
+/// be used from any thread (requests are serialised). Links are named by the
+/// caller and resolved to indexes through this socket, so names always refer
+/// to the socket's namespace.
+public final class RouteNetlink: @unchecked Sendable {
+    private let socket: NetlinkSocket
+
+    /// Opens and binds a NETLINK_ROUTE socket in the calling thread's namespace.
+    public init() throws {
+        socket = try NetlinkSocket(bus: NETLINK_ROUTE, operation: "open rtnetlink socket")
+    }
+
+    public func createBridge(name: String) throws {
+        try send("create bridge \(name)") { RouteRequests.encodeCreateBridge(name: name, sequence: $0) }
+    }
+
+    /// Creates a veth pair; with `peerNamespaceFD` the peer goes straight into that namespace.
+    public func createVeth(name: String, peerName: String, peerNamespaceFD: Int32?) throws {
+        try send("create veth \(name) (peer \(peerName))") {
+            RouteRequests.encodeCreateVeth(name: name, peerName: peerName, peerNamespaceFD: peerNamespaceFD, sequence: $0)
+        }
+    }
+
+    /// Enslaves `link` to `master` (a bridge).
+    public func setMaster(link: String, master: String) throws {
+        let operation = "attach \(link) to \(master)"
+        let linkIndex = try index(of: link, for: operation)
+        let masterIndex = try index(of: master, for: operation)
+        try send(operation) { RouteRequests.encodeSetMaster(linkIndex: linkIndex, masterIndex: masterIndex, sequence: $0) }
+    }
+
+    public func setUp(link: String) throws {
+        let operation = "set \(link) up"
+        let linkIndex = try index(of: link, for: operation)
+        try send(operation) { RouteRequests.encodeSetUp(linkIndex: linkIndex, sequence: $0) }
+    }
+
+    /// Adds IFA_LOCAL + IFA_ADDRESS (+ IFA_BROADCAST when the prefix is shorter than /31).
+    public func addAddress(_ address: IPv4Interface, link: String) throws {
+        let operation = "add address \(address) to \(link)"
+        let linkIndex = try index(of: link, for: operation)
+        try send(operation) { RouteRequests.encodeAddAddress(address, linkIndex: linkIndex, sequence: $0) }
+    }
+
+    /// Adds a main-table route; without a gateway the route is on-link (scope link).
+    public func addRoute(to destination: IPv4Interface, via gateway: IPv4Address?, link: String?) throws {
+        var operation = "add route \(destination.network)/\(destination.prefixLength)"
+        if let gateway { operation += " via \(gateway)" }
+        if let link { operation += " dev \(link)" }
+        let linkIndex = try link.map { try index(of: $0, for: operation) }
+        try send(operation) {
+            RouteRequests.encodeAddRoute(to: destination, via: gateway, linkIndex: linkIndex, sequence: $0)
+        }
+    }
+
+    /// Deletes an ARP entry; a missing entry (ENOENT) is not an error.
+    public func deleteNeighbour(_ address: IPv4Address, link: String) throws {
+        let operation = "delete neighbour \(address) on \(link)"
+        let linkIndex = try index(of: link, for: operation)
+        do {
+            try send(operation) { RouteRequests.encodeDeleteNeighbour(address, linkIndex: linkIndex, sequence: $0) }
+        } catch let error as NetlinkError where error.errno == ENOENT {
+            return
+        }
+    }
+
+    public func links() throws -> [Link] {
+        try dump("list links", type: Int(RTM_GETLINK), family: UInt8(AF_UNSPEC)).compactMap(Link.init(message:))
+    }
+
+    /// IPv4 addresses of all links.
+    public func addresses() throws -> [InterfaceAddress] {
+        try dump("list addresses", type: Int(RTM_GETADDR), family: UInt8(AF_INET)).compactMap(InterfaceAddress.init(message:))
+    }
+
+    /// IPv4 neighbour (ARP) entries of all links.
+    public func neighbours() throws -> [Neighbour] {
+        try dump("list neighbours", type: Int(RTM_GETNEIGH), family: UInt8(AF_INET)).compactMap(Neighbour.init(message:))
+    }
+
+    /// The index of the link called `name` in this socket's namespace.
+    public func index(of name: String) throws -> Int32 {
+        try index(of: name, for: "look up link \(name)")
+    }
+
+    // MARK: - Private
+
+    private func index(of name: String, for operation: String) throws -> Int32 {
+        do {
+            let sequence = socket.nextSequence()
+            let replies = try socket.transact(RouteRequests.encodeGetLink(name: name, sequence: sequence),
+                                              sequence: sequence, operation: operation)
+            guard let link = replies.lazy.compactMap(Link.init(message:)).first else {
+                throw NetlinkError(operation: operation, errno: ENODEV, hint: "no link named \(name)")
+            }
+            return link.index
+        } catch let error as NetlinkError where error.errno == ENODEV {
+            throw NetlinkError(operation: operation, errno: ENODEV, hint: "no link named \(name)",
+                               kernelMessage: error.kernelMessage)
+        }
+    }
+
+    private func send(_ operation: String, _ encode: (UInt32) -> [UInt8]) throws {
+        let sequence = socket.nextSequence()
+        _ = try socket.transact(encode(sequence), sequence: sequence, operation: operation)
+    }
+
+    private func dump(_ operation: String, type: Int, family: UInt8) throws -> [NetlinkMessage] {
+        let sequence = socket.nextSequence()
+        return try socket.transact(RouteRequests.encodeDump(type: type, family: family, sequence: sequence),
+                                   sequence: sequence, operation: operation) {
+            RouteRequests.encodeDump(type: type, family: family, sequence: $0)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import CMnl
+import LblabTypes
+
+/// Pure encoders for the rtnetlink requests `RouteNetlink` sends; tests check their bytes.
+enum RouteRequests {
+    private typealias C = RouteConstants
+    private static let createFlags = C.request | C.ack | C.create | C.exclusive
+
+    /// `RTM_NEWLINK` creating a bridge: IFLA_IFNAME, IFLA_LINKINFO { IFLA_INFO_KIND "bridge" }.
+    static func encodeCreateBridge(name: String, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence)
+        m.putHeader(ifinfomsg())
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        m.nest(UInt16(IFLA_LINKINFO)) {
+            m.put(UInt16(IFLA_INFO_KIND), string: "bridge")
+        }
+        return m.bytes
+    }
+
+    /// `RTM_NEWLINK` creating a veth pair. The peer is described inside
+    /// IFLA_INFO_DATA / VETH_INFO_PEER as an `ifinfomsg` followed by its own
+    /// IFLA_IFNAME and, to create it directly in another namespace, IFLA_NET_NS_FD.
+    static func encodeCreateVeth(name: String, peerName: String, peerNamespaceFD: Int32?, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence)
+        m.putHeader(ifinfomsg())
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        m.nest(UInt16(IFLA_LINKINFO)) {
+            m.put(UInt16(IFLA_INFO_KIND), string: "veth")
+            m.nest(UInt16(IFLA_INFO_DATA)) {
+                m.nest(UInt16(VETH_INFO_PEER)) {
+                    m.putHeader(ifinfomsg())
+                    m.put(UInt16(IFLA_IFNAME), string: peerName)
+                    if let fd = peerNamespaceFD {
+                        m.put(UInt16(IFLA_NET_NS_FD), u32: UInt32(bitPattern: fd))
+                    }
+                }
+            }
+        }
+        return m.bytes
+    }
+
+    /// `RTM_NEWLINK` on an existing link (by index) setting IFLA_MASTER.
+    static func encodeSetMaster(linkIndex: Int32, masterIndex: Int32, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
+        var info = ifinfomsg()
+        info.ifi_index = linkIndex
+        m.putHeader(info)
+        m.put(UInt16(IFLA_MASTER), u32: UInt32(bitPattern: masterIndex))
+        return m.bytes
+    }
+
+    /// `RTM_NEWLINK` with ifi_flags = ifi_change = IFF_UP (as `ip link set … up`).
+    static func encodeSetUp(linkIndex: Int32, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
+        var info = ifinfomsg()
+        info.ifi_index = linkIndex
+        info.ifi_flags = C.iffUp
+        info.ifi_change = C.iffUp
+        m.putHeader(info)
+        return m.bytes
+    }
+
+    /// `RTM_GETLINK` for one link by IFLA_IFNAME (used to resolve names to indexes).
+    static func encodeGetLink(name: String, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_GETLINK), flags: C.request | C.ack, sequence: sequence)
+        m.putHeader(ifinfomsg())
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        return m.bytes
+    }
+
+    /// `RTM_NEWADDR`: IFA_LOCAL, IFA_ADDRESS and, below /31, IFA_BROADCAST.
+    static func encodeAddAddress(_ address: IPv4Interface, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWADDR), flags: createFlags, sequence: sequence)
+        var header = ifaddrmsg()
+        header.ifa_family = UInt8(AF_INET)
+        header.ifa_prefixlen = UInt8(address.prefixLength)
+        header.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+        header.ifa_index = UInt32(bitPattern: linkIndex)
+        m.putHeader(header)
+        m.put(UInt16(IFA_LOCAL), bytes: address.address.bytes)
+        m.put(UInt16(IFA_ADDRESS), bytes: address.address.bytes)
+        if address.prefixLength < 31 {
+            m.put(UInt16(IFA_BROADCAST), bytes: address.broadcast.bytes)
+        }
+        return m.bytes
+    }
+
+    /// `RTM_NEWROUTE` in the main table; scope link when there is no gateway (as `ip route add … dev …`).
+    static func encodeAddRoute(to destination: IPv4Interface, via gateway: IPv4Address?, linkIndex: Int32?,
+                               sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWROUTE), flags: createFlags, sequence: sequence)
+        var header = rtmsg()
+        header.rtm_family = UInt8(AF_INET)
+        header.rtm_dst_len = UInt8(destination.prefixLength)
+        header.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+        header.rtm_protocol = UInt8(RTPROT_BOOT)
+        header.rtm_scope = UInt8(gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
+        header.rtm_type = UInt8(RTN_UNICAST)
+        m.putHeader(header)
+        if destination.prefixLength > 0 {
+            m.put(UInt16(RTA_DST.rawValue), bytes: destination.network.bytes)
+        }
+        if let gateway {
+            m.put(UInt16(RTA_GATEWAY.rawValue), bytes: gateway.bytes)
+        }
+        if let linkIndex {
+            m.put(UInt16(RTA_OIF.rawValue), u32: UInt32(bitPattern: linkIndex))
+        }
+        return m.bytes
+    }
+
+    /// `RTM_DELNEIGH` for an IPv4 neighbour on a link.
+    static func encodeDeleteNeighbour(_ address: IPv4Address, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_DELNEIGH), flags: C.request | C.ack, sequence: sequence)
+        var header = ndmsg()
+        header.ndm_family = UInt8(AF_INET)
+        header.ndm_ifindex = linkIndex
+        m.putHeader(header)
+        m.put(UInt16(NDA_DST), bytes: address.bytes)
+        return m.bytes
+    }
+
+    /// A dump request (`RTM_GETLINK`, `RTM_GETADDR`, `RTM_GETNEIGH`) with its family header.
+    static func encodeDump(type: Int, family: UInt8, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(type), flags: C.request | C.dump, sequence: sequence)
+        switch type {
+        case Int(RTM_GETLINK):
+            var h = ifinfomsg(); h.ifi_family = family; m.putHeader(h)
+        case Int(RTM_GETADDR):
+            var h = ifaddrmsg(); h.ifa_family = family; m.putHeader(h)
+        default:
+            var h = ndmsg(); h.ndm_family = family; m.putHeader(h)
+        }
+        return m.bytes
+    }
+}
