@@ -113,3 +113,16 @@ public struct LabSpec: Codable, Sendable, Equatable {
 
     public func node(named name: String) -> NodeSpec? { nodes.first { $0.name == name } }
 }
+
+extension LabSpec {
+    /// What the kernel holds for this lab: everything but traffic, expectations and source,
+    /// which may change from one `lblab test` of a running lab to the next.
+    public var topology: LabSpec {
+        var t = self
+        t.traffic = TrafficSpec(connections: 0, concurrency: 0, timeout: 0)
+        t.expect = ExpectSpec(distribution: .none, path: .none, arp: .none)
+        t.description = ""
+        t.source = nil
+        return t
+    }
+}

@@ -4,14 +4,15 @@ import Yams
 /// overrides can be applied and every error can point at a line.
 indirect enum LabTree {
     case scalar(String, line: Int?, setBy: String?)
-    case mapping([(key: String, value: LabTree)], line: Int?)
+    /// Pairs keep the line of their key: errors about a key point at the key, not its value.
+    case mapping([(key: String, keyLine: Int?, value: LabTree)], line: Int?)
     case sequence([LabTree], line: Int?)
 
     init(_ node: Node) {
         switch node {
         case .scalar(let s): self = .scalar(s.string, line: s.mark?.line, setBy: nil)
         case .mapping(let m):
-            self = .mapping(m.map { (key: $0.key.string ?? "\($0.key)", value: LabTree($0.value)) }, line: m.mark?.line)
+            self = .mapping(m.map { (key: $0.key.string ?? "\($0.key)", keyLine: $0.key.mark?.line, value: LabTree($0.value)) }, line: m.mark?.line)
         case .sequence(let s): self = .sequence(s.map(LabTree.init), line: s.mark?.line)
         }
     }
@@ -27,7 +28,7 @@ indirect enum LabTree {
         return nil
     }
 
-    var pairs: [(key: String, value: LabTree)]? {
+    var pairs: [(key: String, keyLine: Int?, value: LabTree)]? {
         if case .mapping(let p, _) = self { return p }
         return nil
     }
@@ -39,6 +40,11 @@ indirect enum LabTree {
 
     subscript(key: String) -> LabTree? {
         pairs?.first { $0.key == key }?.value
+    }
+
+    /// The line of `key` in this mapping.
+    func keyLine(_ key: String) -> Int? {
+        pairs?.first { $0.key == key }?.keyLine
     }
 
     /// Sets `path` (keys from the top) to a scalar, creating mappings on the way.
@@ -54,7 +60,7 @@ indirect enum LabTree {
         } else {
             var child = LabTree.mapping([], line: nil)
             child.set(path.dropFirst(), to: value, setBy: setBy)
-            p.append((key: first, value: child))
+            p.append((key: first, keyLine: nil, value: child))
         }
         self = .mapping(p, line: line)
     }

@@ -17,18 +17,24 @@ struct LabValidator {
         LabFileError(file: node?.setBy ?? file, key: key, line: node?.setBy == nil ? node?.line : nil, problem: problem, valid: valid)
     }
 
+    /// An error about a key itself (its name, or what is under it as a whole), at the key's line.
+    func fail(key: String, line: Int?, _ problem: String, valid: String? = nil) -> LabFileError {
+        LabFileError(file: file, key: key, line: line, problem: problem, valid: valid)
+    }
+
     func mapping(_ key: String, _ node: LabTree?, allowed: [String]) throws -> LabTree? {
         guard let node else { return nil }
         guard let pairs = node.pairs else {
             throw fail(key, node, "must be a mapping", valid: "keys \(allowed.joined(separator: ", "))")
         }
         var seen = Set<String>()
-        for (k, v) in pairs {
+        for (k, line, v) in pairs {
             let full = key.isEmpty ? k : "\(key).\(k)"
             if !allowed.contains(k) {
-                throw fail(full, v, "unknown key '\(k)'", valid: allowed.joined(separator: ", "))
+                throw v.setBy.map { _ in fail(full, v, "unknown key '\(k)'", valid: allowed.joined(separator: ", ")) }
+                    ?? fail(key: full, line: line, "unknown key '\(k)'", valid: allowed.joined(separator: ", "))
             }
-            if !seen.insert(k).inserted { throw fail(full, v, "given twice") }
+            if !seen.insert(k).inserted { throw fail(key: full, line: line, "given twice") }
         }
         return node
     }
@@ -139,12 +145,14 @@ struct LabValidator {
         }
         var nodes: [NodeSpec] = []
         var names = Set<String>()
-        for (name, tree) in pairs {
+        let nodesLine = top.keyLine("nodes")
+        for (name, keyLine, tree) in pairs {
             let key = "nodes.\(name)"
-            if !isValidName(name, maxLength: 15) || Self.reservedNodeNames.contains(name) {
-                throw fail(key, tree, "'\(name)' cannot name a node", valid: "1-15 of a-z, 0-9 and '-', starting with a letter; not \(Self.reservedNodeNames.joined(separator: ", "))")
+            // No '-' in node names: `lblab-<lab>-<node>` then names one lab and one node only.
+            if !isValidName(name, maxLength: 15) || name.contains("-") || Self.reservedNodeNames.contains(name) {
+                throw fail(key: key, line: keyLine, "'\(name)' cannot name a node", valid: "1-15 of a-z and 0-9, starting with a letter; not \(Self.reservedNodeNames.joined(separator: ", "))")
             }
-            if !names.insert(name).inserted { throw fail(key, tree, "node given twice") }
+            if !names.insert(name).inserted { throw fail(key: key, line: keyLine, "node given twice") }
             let t = try mapping(key, tree, allowed: Self.nodeKeys)!
             let roleNode = try required(key, t, "role", valid: NodeRole.allCases.map(\.rawValue).joined(separator: ", "))
             let role: NodeRole = try choice("\(key).role", roleNode, default: .client)
@@ -171,11 +179,11 @@ struct LabValidator {
         for role in [NodeRole.client, .dispatcher] {
             let count = nodes.filter { $0.role == role }.count
             if count != 1 {
-                throw fail("nodes", nodesTree, "a lab needs exactly one node with role \(role.rawValue), found \(count)")
+                throw fail(key: "nodes", line: nodesLine, "a lab needs exactly one node with role \(role.rawValue), found \(count)")
             }
         }
         if !nodes.contains(where: { $0.role == .real }) {
-            throw fail("nodes", nodesTree, "a lab needs at least one node with role real")
+            throw fail(key: "nodes", line: nodesLine, "a lab needs at least one node with role real")
         }
         // One L2 segment: every node and the VIP in one subnet, no address twice.
         let first = nodes[0]

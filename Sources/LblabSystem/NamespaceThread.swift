@@ -27,11 +27,14 @@ public final class NamespaceThread: @unchecked Sendable {
         while true {
             condition.lock()
             while work == nil { condition.wait() }
-            let job = work!
-            condition.unlock()
-            job()
-            condition.lock()
+            var job = work
             work = nil
+            condition.unlock()
+            job?()
+            // Drop the job (and the caller's non-escaping body it holds) before the caller
+            // resumes: `withoutActuallyEscaping` checks that nothing kept it.
+            job = nil
+            condition.lock()
             done = true
             condition.broadcast()
             condition.unlock()

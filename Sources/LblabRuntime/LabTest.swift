@@ -1,0 +1,145 @@
+import Foundation
+import LblabAnalysis
+import LblabCapture
+import LblabModel
+import LblabPlan
+import LblabSystem
+import LblabTraffic
+import LblabTypes
+
+/// The outcome of `lblab test`: the traffic, the captures and the verdicts.
+public struct TestReport: Sendable, Codable {
+    public var lab: String
+    public var scheduler: String
+    public var arpFix: Bool
+    public var connections: Int
+    public var concurrency: Int
+    public var facts: LabFacts
+    public var analysis: AnalysisReport
+    /// Per-capture-point pcap files written for this run.
+    public var captureFiles: [String: String]
+    public var droppedByCapture: [String: UInt32]
+    public var trafficSeconds: Double
+    public var totalSeconds: Double
+    public var latencyMillis: LatencySummary
+    /// Whether `test` brought the lab up (and so took it down again).
+    public var broughtUp: Bool
+
+    public var passed: Bool { analysis.passed }
+}
+
+public struct LatencySummary: Sendable, Codable {
+    public var p50: Double
+    public var p99: Double
+    public var max: Double
+
+    init(_ seconds: [Double]) {
+        let s = seconds.sorted()
+        func q(_ f: Double) -> Double { s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * f))] * 1000 }
+        p50 = q(0.5)
+        p99 = q(0.99)
+        max = (s.last ?? 0) * 1000
+    }
+}
+
+extension LabRuntime {
+    /// Runs the lab's traffic with every lab interface captured, and judges it. Brings the lab
+    /// up first when it is not (and down afterwards unless `keepUp`).
+    public func test(_ spec: LabSpec, keepUp: Bool = false, progress: ((String) -> Void)? = nil) throws -> TestReport {
+        try Self.requireRoot()
+        let t0 = Date()
+        var handles = LabHandles()
+        var broughtUp = false
+        if let state = try store.load(spec.name), state.phase == .up {
+            if state.spec.topology != spec.topology { throw RuntimeError.upWithDifferentSettings(lab: spec.name) }
+            progress?("lab \(spec.name) is up already: testing it as it is")
+        } else {
+            let (up, h) = try upKeepingHandles(spec)
+            handles = h
+            broughtUp = true
+            progress?(String(format: "lab %@ up in %.3f s (%d steps)", spec.name, up.seconds, up.plan.entries.count))
+        }
+        defer {
+            if broughtUp && !keepUp { _ = try? down(spec.name) }
+        }
+        return try runTest(spec, handles: handles, broughtUp: broughtUp, started: t0, progress: progress)
+    }
+
+    private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, started t0: Date,
+                         progress: ((String) -> Void)?) throws -> TestReport {
+        let facts = try labFacts(spec, handles: handles)
+        let clientNS = LabNames.namespace(lab: spec.name, node: spec.client.name)
+        // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
+        try handles.route(clientNS).deleteNeighbour(spec.service.vip, link: LabNames.nodeInterface)
+
+        let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
+        let captures = try sw.run {
+            try Dictionary(uniqueKeysWithValues: spec.nodes.map { ($0.name, try PacketCapture(interface: LabNames.switchPort(node: $0.name))) })
+        }
+        let recorder = CaptureRecorder(captures: captures)
+        try recorder.start()
+
+        let client = try handles.namespace(clientNS)
+        let generator = TrafficGenerator(address: spec.service.vip.description, port: spec.service.port,
+                                         connections: spec.traffic.connections, concurrency: spec.traffic.concurrency,
+                                         timeout: spec.traffic.timeout)
+        let tTraffic = Date()
+        let results = generator.run { count in try client.run { try TrafficGenerator.openSockets(count) } }
+        let trafficSeconds = Date().timeIntervalSince(tTraffic)
+        let captured = recorder.stop()
+        progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces", results.count, trafficSeconds,
+                         captured.frames.values.map(\.count).reduce(0, +), captured.frames.count))
+
+        let dir = store.captureDirectory(of: spec.name)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var files: [String: String] = [:]
+        for (point, frames) in captured.frames {
+            let path = "\(dir)/\(point).pcap"
+            try PcapFile.write(frames, to: path)
+            files[point] = path
+        }
+
+        let outcomes = results.map { ConnectionOutcome(localPort: $0.localPort, server: $0.server, error: $0.error, latency: $0.latency) }
+        let analysis = LabAnalyzer.analyze(
+            facts: facts, captures: captured.frames.mapValues { $0.map { RawFrame(timestamp: $0.timestamp, bytes: $0.bytes) } },
+            outcomes: outcomes, expectations: Self.expectations(spec))
+        return TestReport(lab: spec.name, scheduler: spec.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
+                          concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
+                          droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
+                          totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
+                          broughtUp: broughtUp)
+    }
+
+    /// Addresses and MACs of the lab's hosts, as the kernel assigned them.
+    func labFacts(_ spec: LabSpec, handles: LabHandles) throws -> LabFacts {
+        func host(_ n: NodeSpec) throws -> LabHost {
+            let links = try handles.route(LabNames.namespace(lab: spec.name, node: n.name)).links()
+            guard let mac = links.first(where: { $0.name == LabNames.nodeInterface })?.mac else {
+                throw RuntimeError.system("read the MAC of \(n.name)'s \(LabNames.nodeInterface)", ENODEV)
+            }
+            return LabHost(name: n.name, address: n.address.address, mac: mac)
+        }
+        return LabFacts(vip: spec.service.vip, port: spec.service.port, client: try host(spec.client),
+                        dispatcher: try host(spec.dispatcher), realServers: try spec.realServers.map(host))
+    }
+
+    /// The lab file's expectations as analysis rules.
+    public static func expectations(_ spec: LabSpec) -> Expectations {
+        let active = spec.realServers.filter { $0.weight > 0 }.map(\.name)
+        let weights = Dictionary(uniqueKeysWithValues: spec.realServers.map { ($0.name, $0.weight) })
+        let distribution: DistributionExpectation
+        switch spec.expect.distribution {
+        case .scheduler: distribution = spec.service.scheduler == "wrr" ? .weighted(weights) : .equal(servers: active)
+        case .equal: distribution = .equal(servers: active)
+        case .weights: distribution = .weighted(weights)
+        case .none: distribution = .none
+        }
+        let path: PathExpectation
+        switch spec.expect.path {
+        case .mode: path = spec.mode == .dr ? .directRouting : .none
+        case .dr: path = .directRouting
+        case .none: path = .none
+        }
+        return Expectations(distribution: distribution, path: path, arp: spec.expect.arp == .dispatcherOnly ? .dispatcherOnly : .none)
+    }
+}

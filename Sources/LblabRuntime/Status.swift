@@ -1,0 +1,123 @@
+import Foundation
+import LblabModel
+import LblabNetlink
+import LblabPlan
+import LblabSystem
+
+/// A running lab as the kernel holds it, read back over netlink.
+public struct LabStatus: Sendable, Codable {
+    public struct Node: Sendable, Codable {
+        public var name: String
+        public var role: String
+        public var namespace: String
+        public var present: Bool
+        public var mac: String?
+        /// `address/prefix dev` for every IPv4 address in the node.
+        public var addresses: [String]
+        public var agentPID: Int32?
+        public var agentAlive: Bool?
+    }
+
+    public struct Destination: Sendable, Codable {
+        public var address: String
+        public var port: UInt16
+        public var forward: String
+        public var weight: UInt32
+        public var activeConnections: UInt32
+        public var inactiveConnections: UInt32
+        public var connections: UInt64
+        public var inPackets: UInt64
+        public var outPackets: UInt64
+    }
+
+    public struct Service: Sendable, Codable {
+        public var proto: String
+        public var address: String
+        public var port: UInt16
+        public var scheduler: String
+        public var connections: UInt64
+        public var destinations: [Destination]
+    }
+
+    public var lab: String
+    public var phase: String
+    public var since: Date
+    public var mode: String
+    public var nodes: [Node]
+    public var ipvsVersion: String?
+    public var ipvsTableSize: UInt32?
+    public var services: [Service]
+
+    /// The IPVS table in `ipvsadm -Ln` layout.
+    public var ipvsTable: String {
+        var lines = [
+            "IP Virtual Server version \(ipvsVersion ?? "?") (size=\(ipvsTableSize ?? 0))",
+            "Prot LocalAddress:Port Scheduler Flags",
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+        ]
+        for s in services {
+            lines.append("\(s.proto.uppercased().padding(4)) \("\(s.address):\(s.port)".padding(21)) \(s.scheduler)")
+            for d in s.destinations {
+                lines.append("  -> \("\(d.address):\(d.port)".padding(28)) \(d.forward.padding(7)) \(String(d.weight).padding(6)) \(String(d.activeConnections).padding(10)) \(d.inactiveConnections)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
+
+extension LabRuntime {
+    /// Status of every lab with state, or of `lab`.
+    public func status(_ lab: String? = nil) throws -> [LabStatus] {
+        try Self.requireRoot()
+        let labs = lab.map { [$0] } ?? store.labs()
+        if let lab, try store.load(lab) == nil { throw RuntimeError.notUp(lab: lab) }
+        return try labs.compactMap { try store.load($0) }.map { try status(of: $0) }
+    }
+
+    func status(of state: LabState, handles: LabHandles = LabHandles()) throws -> LabStatus {
+        let spec = state.spec
+        var nodes: [LabStatus.Node] = []
+        for n in spec.nodes {
+            let nsName = LabNames.namespace(lab: spec.name, node: n.name)
+            let agent = state.agents.first { $0.node == n.name }
+            var node = LabStatus.Node(name: n.name, role: n.role.rawValue, namespace: nsName, present: NetworkNamespace.exists(nsName),
+                                      mac: nil, addresses: [], agentPID: agent?.pid, agentAlive: agent.map { Processes.isAlive($0.pid) })
+            if node.present {
+                let route = try handles.route(nsName)
+                let links = try route.links()
+                node.mac = links.first { $0.name == LabNames.nodeInterface }?.mac?.description
+                let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+                node.addresses = try route.addresses().filter { $0.address.address.bytes[0] != 127 }.map {
+                    "\($0.address) dev \(names[$0.linkIndex] ?? "?")"
+                }
+            }
+            nodes.append(node)
+        }
+        var status = LabStatus(lab: spec.name, phase: state.phase.rawValue, since: state.startedAt, mode: spec.mode.rawValue,
+                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [])
+        let dns = LabNames.namespace(lab: spec.name, node: spec.dispatcher.name)
+        if NetworkNamespace.exists(dns) {
+            let ipvs = try handles.ipvs(dns)
+            let info = try ipvs.info()
+            status.ipvsVersion = info.versionString
+            status.ipvsTableSize = info.connectionTableSize
+            for entry in try ipvs.services() {
+                let s = entry.service
+                let dests = try ipvs.destinations(of: s.key).map { d in
+                    LabStatus.Destination(address: d.destination.address.description, port: d.destination.port,
+                                          forward: d.destination.forwarding.ipvsadmName, weight: d.destination.weight,
+                                          activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
+                                          connections: d.stats.connections, inPackets: d.stats.inPackets, outPackets: d.stats.outPackets)
+                }
+                status.services.append(.init(proto: s.key.proto == .udp ? "udp" : "tcp", address: s.key.address.description,
+                                             port: s.key.port, scheduler: s.scheduler, connections: entry.stats.connections,
+                                             destinations: dests))
+            }
+        }
+        return status
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import LblabPlan
+import LblabSystem
+
+/// Removes lab namespaces and every process inside them.
+enum Teardown {
+    /// Stops every process in the named namespaces, then deletes the namespaces. Missing
+    /// namespaces are skipped. Returns the pids it stopped.
+    @discardableResult
+    static func removeNamespaces(_ names: [String], knownPIDs: [Int32] = []) throws -> [Int32] {
+        let existing = names.filter(NetworkNamespace.exists)
+        let inodes = Set(existing.compactMap(NetworkNamespace.inode(of:)))
+        var pids = knownPIDs.filter(Processes.isAlive)
+        if !inodes.isEmpty {
+            for inode in inodes { pids += Processes.pids(inNamespaceInode: inode) }
+        }
+        pids = Array(Set(pids)).filter { $0 != getpid() }.sorted()
+        for pid in pids { kill(pid, SIGTERM) }
+        for pid in pids { Processes.stop(pid) }
+        var firstError: Error?
+        for name in existing {
+            do { try NetworkNamespace.delete(name) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+        return pids
+    }
+}

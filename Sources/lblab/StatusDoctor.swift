@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import LblabRuntime
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show running labs: nodes, addresses, agents and the IPVS table (as ipvsadm -Ln).")
+    @Argument(help: "The lab (all running labs when omitted).") var lab: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let labs = try LabRuntime().status(lab.map { labName($0).name })
+            if output.json { return try printJSON(labs) }
+            if labs.isEmpty { return print("no lab is up") }
+            for s in labs {
+                print("lab \(s.lab) (\(s.mode), \(s.phase) since \(ISO8601DateFormatter().string(from: s.since)))")
+                for n in s.nodes {
+                    var line = "  \(n.name.padding(12)) \(n.role.padding(10)) \(n.present ? (n.mac ?? "-") : "MISSING namespace \(n.namespace)")"
+                    line += "  " + n.addresses.joined(separator: ", ")
+                    if let pid = n.agentPID { line += "  agent pid \(pid) \(n.agentAlive == true ? "running" : "NOT RUNNING")" }
+                    print(line)
+                }
+                print("")
+                print(s.ipvsTable)
+                print("")
+            }
+        }
+    }
+}
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check what lblab needs here: privileges, namespaces, veth, bridge, IPVS (or the kernel VM).")
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let checks = LabRuntime.doctor()
+            // Usable when everything holds, or when only IPVS is missing and the kernel VM is there.
+            let usable = checks.allSatisfy { $0.ok || ($0.name == "IPVS" && checks.contains { $0.name == "kernel VM" && $0.ok }) }
+            if output.json {
+                struct Out: Encodable { var usable: Bool; var checks: [DoctorCheck] }
+                try printJSON(Out(usable: usable, checks: checks))
+            } else {
+                for c in checks {
+                    print("\(c.ok ? "ok  " : "FAIL") \(c.name.padding(20)) \(c.detail)")
+                    if let fix = c.fix, !c.ok { print("     \("".padding(20)) fix: \(fix)") }
+                }
+                print(usable ? "lblab can run labs here" : "lblab cannot run labs here yet: see the fixes above")
+            }
+            if !usable { throw ExitCode(1) }
+        }
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}

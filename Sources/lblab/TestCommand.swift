@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import LblabAnalysis
+import LblabModel
+import LblabRuntime
+import LblabSystem
+
+struct Test: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a lab's traffic through kernel IPVS, capture every lab interface and check the lab's expectations.",
+        discussion: """
+        Brings the lab up when it is not (and down afterwards), sends the lab's connections from the client,
+        and checks: every connection answered; the distribution over the real servers (from what the client
+        received and from the captures); the packet path of the lab's mode; who answers ARP for the VIP.
+        Exit status 0 when every rule holds, 1 when one fails. On a kernel without IPVS it runs in a kernel VM.
+        """)
+    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var settings: SettingOptions
+    @Flag(help: "Leave the lab up afterwards when test brought it up.") var keep = false
+    @Option(help: "Copy the pcap files of the run into this directory.") var captures: String?
+    @Flag(name: .customLong("no-vm"), help: "Never fall back to the kernel VM.") var noVM = false
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let spec = try loadLab(lab, settings: settings.settings)
+            try LabRuntime.requireRoot()
+            if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
+                return try runInVM(spec)
+            }
+            if !output.json {
+                print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
+            }
+            let report = try LabRuntime().test(spec, keepUp: keep) { line in
+                if !output.json { print(line) }
+            }
+            if let dir = captures {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for (point, path) in report.captureFiles {
+                    let dest = "\(dir)/\(point).pcap"
+                    try? FileManager.default.removeItem(atPath: dest)
+                    try FileManager.default.copyItem(atPath: path, toPath: dest)
+                }
+            }
+            if output.json { try printJSON(report) } else { print(Report.text(report)) }
+            if !report.passed { throw ExitCode(1) }
+        }
+    }
+
+    /// Reruns this command in the kernel VM, with the lab file's absolute path.
+    func runInVM(_ spec: LabSpec) throws {
+        guard let vm = KernelVM.locate() else {
+            throw RuntimeError.noIPVS(kernel: Kernel.release, loadable: Kernel.ipvsModuleAvailable)
+        }
+        if !output.json {
+            print("this kernel (\(Kernel.release)) has no IPVS: running `lblab test` in a kernel VM (\(vm.kernel), virtme-ng, QEMU)")
+        }
+        var args = [executablePath, "test", spec.source ?? lab] + settings.settings.flatMap { ["--set", $0] }
+        var writable: [String] = []
+        if let dir = captures {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let abs = URL(fileURLWithPath: dir).standardizedFileURL.path
+            args += ["--captures", abs]
+            writable.append(abs)
+        }
+        if output.json { args.append("--json") }
+        let status = try vm.run(args, writable: writable)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// The test report as text.
+enum Report {
+    static func text(_ r: TestReport) -> String {
+        let a = r.analysis
+        var out: [String] = [""]
+        out.append("distribution over the real servers (from the client / from the captures):")
+        let servers = (Array(a.fromClient.keys) + Array(a.fromCapture.keys) + r.facts.realServers.map(\.name))
+        for s in Set(servers).sorted() {
+            let c = a.fromClient[s] ?? 0, p = a.fromCapture[s] ?? 0
+            let share = a.sent > 0 ? Double(c) * 100 / Double(a.sent) : 0
+            out.append("  \(s.padding(12)) \(String(c).padding(6)) / \(String(p).padding(6)) \(String(format: "%5.1f%%", share))")
+        }
+        out.append(String(format: "latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms", r.latencyMillis.p50, r.latencyMillis.p99, r.latencyMillis.max))
+        out.append("")
+        for v in a.verdicts {
+            out.append("\(v.passed ? "PASS" : "FAIL") \(v.rule.padding(13)) \(v.summary)")
+            for e in v.evidence { out.append("     \("".padding(13)) \(e)") }
+        }
+        let dropped = r.droppedByCapture.values.reduce(0, +)
+        if dropped > 0 { out.append("warning: the captures dropped \(dropped) packets") }
+        out.append("captures: " + r.captureFiles.keys.sorted().map { r.captureFiles[$0]! }.joined(separator: " "))
+        let failed = a.verdicts.filter { !$0.passed }.map(\.rule)
+        out.append(String(format: "%@: %d passed, %d failed (%@) in %.2f s", r.passed ? "PASS" : "FAIL",
+                          a.verdicts.count - failed.count, failed.count, failed.isEmpty ? "all rules hold" : failed.joined(separator: ", "), r.totalSeconds))
+        return out.joined(separator: "\n")
+    }
+}
