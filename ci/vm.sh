@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one command inside a kernel VM that has IPVS (a stock Debian kernel under QEMU via
 # virtme-ng, the host's root shared read-only), from the repository root, and exits with the
-# command's status. Usage: ci/vm.sh 'shell command'
+# command's status. Usage: [LBLAB_VM_RWDIRS="dir ..."] ci/vm.sh 'shell command'
+# (the host's root is read-only inside; the listed host directories are writable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -14,8 +15,10 @@ trap 'rm -rf "$out"' EXIT
 echo "ci/vm.sh: booting $kernel (QEMU, software emulation) to run: $1"
 # The exit status travels through a file in a writable directory, and the output is
 # streamed through the console.
+rw=(--rwdir "$out")
+for d in ${LBLAB_VM_RWDIRS:-}; do mkdir -p "$d"; rw+=(--rwdir "$d"); done
 PATH="$VNG_VENV/bin:$PATH" timeout 1800 vng -r "$kernel" --disable-kvm --force-9p --memory 2G --cpus 2 \
-    --rwdir "$out" --exec "cd '$repo' && { $1 ; } ; echo \$? > '$out/status'" </dev/null || true
+    "${rw[@]}" --exec "cd '$repo' && { $1 ; } ; echo \$? > '$out/status'" </dev/null || true
 status=$(cat "$out/status" 2>/dev/null || echo 125)
 [ "$status" = 125 ] && echo "ci/vm.sh: the VM did not report a status (boot failure?)" >&2
 exit "$status"

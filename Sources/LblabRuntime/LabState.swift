@@ -38,7 +38,6 @@ public struct StateStore: Sendable {
 
     public func directory(of lab: String) -> String { "\(root)/\(lab)" }
     func file(of lab: String) -> String { "\(directory(of: lab))/state.json" }
-    public func captureDirectory(of lab: String) -> String { "\(directory(of: lab))/captures" }
 
     public func load(_ lab: String) throws -> LabState? {
         guard let data = FileManager.default.contents(atPath: file(of: lab)) else { return nil }

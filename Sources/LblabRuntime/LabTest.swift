@@ -45,7 +45,9 @@ public struct LatencySummary: Sendable, Codable {
 extension LabRuntime {
     /// Runs the lab's traffic with every lab interface captured, and judges it. Brings the lab
     /// up first when it is not (and down afterwards unless `keepUp`).
-    public func test(_ spec: LabSpec, keepUp: Bool = false, progress: ((String) -> Void)? = nil) throws -> TestReport {
+    /// The run's pcaps and `run.json` go to `captureDirectory` (default /tmp/lblab-captures/<lab>).
+    public func test(_ spec: LabSpec, keepUp: Bool = false, captureDirectory: String? = nil,
+                     progress: ((String) -> Void)? = nil) throws -> TestReport {
         try Self.requireRoot()
         let t0 = Date()
         var handles = LabHandles()
@@ -62,10 +64,11 @@ extension LabRuntime {
         defer {
             if broughtUp && !keepUp { _ = try? down(spec.name) }
         }
-        return try runTest(spec, handles: handles, broughtUp: broughtUp, started: t0, progress: progress)
+        let dir = captureDirectory ?? "/tmp/lblab-captures/\(spec.name)"
+        return try runTest(spec, handles: handles, broughtUp: broughtUp, captureDirectory: dir, started: t0, progress: progress)
     }
 
-    private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, started t0: Date,
+    private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, captureDirectory dir: String, started t0: Date,
                          progress: ((String) -> Void)?) throws -> TestReport {
         let facts = try labFacts(spec, handles: handles)
         let clientNS = LabNames.namespace(lab: spec.name, node: spec.client.name)
@@ -90,7 +93,6 @@ extension LabRuntime {
         progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces", results.count, trafficSeconds,
                          captured.frames.values.map(\.count).reduce(0, +), captured.frames.count))
 
-        let dir = store.captureDirectory(of: spec.name)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var files: [String: String] = [:]
         for (point, frames) in captured.frames {
@@ -100,14 +102,31 @@ extension LabRuntime {
         }
 
         let outcomes = results.map { ConnectionOutcome(localPort: $0.localPort, server: $0.server, error: $0.error, latency: $0.latency) }
-        let analysis = LabAnalyzer.analyze(
-            facts: facts, captures: captured.frames.mapValues { $0.map { RawFrame(timestamp: $0.timestamp, bytes: $0.bytes) } },
-            outcomes: outcomes, expectations: Self.expectations(spec))
+        let record = RunRecord(lab: spec.name, facts: facts, expectations: Self.expectations(spec), outcomes: outcomes)
+        try record.write(to: dir)
+        let analysis = Self.analyze(record, captures: captured.frames)
         return TestReport(lab: spec.name, scheduler: spec.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
+    }
+
+    /// Judges a run from its record and captures.
+    public static func analyze(_ record: RunRecord, captures: [String: [CapturedFrame]]) -> AnalysisReport {
+        LabAnalyzer.analyze(facts: record.facts, captures: captures.mapValues { $0.map { RawFrame(timestamp: $0.timestamp, bytes: $0.bytes) } },
+                            outcomes: record.outcomes, expectations: record.expectations)
+    }
+
+    /// Judges a saved run again: `run.json` and one `<node>.pcap` per capture point in `directory`.
+    public static func analyzeSaved(_ directory: String) throws -> (RunRecord, AnalysisReport) {
+        let record = try RunRecord.read(from: directory)
+        var captures: [String: [CapturedFrame]] = [:]
+        for point in record.points {
+            let path = "\(directory)/\(point).pcap"
+            if FileManager.default.fileExists(atPath: path) { captures[point] = try PcapFile.read(path) }
+        }
+        return (record, analyze(record, captures: captures))
     }
 
     /// Addresses and MACs of the lab's hosts, as the kernel assigned them.

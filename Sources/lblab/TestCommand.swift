@@ -17,7 +17,7 @@ struct Test: ParsableCommand {
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
     @Flag(help: "Leave the lab up afterwards when test brought it up.") var keep = false
-    @Option(help: "Copy the pcap files of the run into this directory.") var captures: String?
+    @Option(help: "Copy the run's pcap files and run.json into this directory (`lblab analyze DIR` judges it again).") var captures: String?
     @Flag(name: .customLong("no-vm"), help: "Never fall back to the kernel VM.") var noVM = false
     @OptionGroup var output: OutputOptions
 
@@ -31,16 +31,8 @@ struct Test: ParsableCommand {
             if !output.json {
                 print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
             }
-            let report = try LabRuntime().test(spec, keepUp: keep) { line in
+            let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
                 if !output.json { print(line) }
-            }
-            if let dir = captures {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                for (point, path) in report.captureFiles {
-                    let dest = "\(dir)/\(point).pcap"
-                    try? FileManager.default.removeItem(atPath: dest)
-                    try FileManager.default.copyItem(atPath: path, toPath: dest)
-                }
             }
             if output.json { try printJSON(report) } else { print(Report.text(report)) }
             if !report.passed { throw ExitCode(1) }
@@ -83,16 +75,27 @@ enum Report {
         }
         out.append(String(format: "latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms", r.latencyMillis.p50, r.latencyMillis.p99, r.latencyMillis.max))
         out.append("")
-        for v in a.verdicts {
-            out.append("\(v.passed ? "PASS" : "FAIL") \(v.rule.padding(13)) \(v.summary)")
-            for e in v.evidence { out.append("     \("".padding(13)) \(e)") }
-        }
+        out += verdicts(a)
         let dropped = r.droppedByCapture.values.reduce(0, +)
         if dropped > 0 { out.append("warning: the captures dropped \(dropped) packets") }
-        out.append("captures: " + r.captureFiles.keys.sorted().map { r.captureFiles[$0]! }.joined(separator: " "))
-        let failed = a.verdicts.filter { !$0.passed }.map(\.rule)
-        out.append(String(format: "%@: %d passed, %d failed (%@) in %.2f s", r.passed ? "PASS" : "FAIL",
-                          a.verdicts.count - failed.count, failed.count, failed.isEmpty ? "all rules hold" : failed.joined(separator: ", "), r.totalSeconds))
+        if let any = r.captureFiles.values.first {
+            let dir = URL(fileURLWithPath: any).deletingLastPathComponent().path
+            out.append("captures: \(dir)/{\(r.captureFiles.keys.sorted().joined(separator: ","))}.pcap + run.json (judge again: lblab analyze \(dir))")
+        }
+        out.append(verdictLine(a) + String(format: " in %.2f s", r.totalSeconds))
         return out.joined(separator: "\n")
+    }
+
+    /// One line per rule with its evidence.
+    static func verdicts(_ a: AnalysisReport) -> [String] {
+        a.verdicts.flatMap { v in
+            ["\(v.passed ? "PASS" : "FAIL") \(v.rule.padding(13)) \(v.summary)"] + v.evidence.map { "     \("".padding(13)) \($0)" }
+        }
+    }
+
+    static func verdictLine(_ a: AnalysisReport) -> String {
+        let failed = a.verdicts.filter { !$0.passed }.map(\.rule)
+        return String(format: "%@: %d rules hold, %d broken (%@)", a.passed ? "PASS" : "FAIL", a.verdicts.count - failed.count, failed.count,
+                      failed.isEmpty ? "all rules hold" : failed.joined(separator: ", "))
     }
 }

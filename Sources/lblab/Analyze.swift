@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import LblabRuntime
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Judge a saved run again from its pcaps and run.json (from `lblab test --captures DIR`); needs neither root nor IPVS.")
+    @Argument(help: "The directory holding run.json and <node>.pcap files.") var directory: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let (record, report) = try LabRuntime.analyzeSaved(directory)
+            if output.json { try printJSON(report) } else {
+                print("lab \(record.lab): \(record.outcomes.count) connections, VIP \(record.facts.vip):\(record.facts.port)")
+                print(Report.verdicts(report).joined(separator: "\n"))
+                print(Report.verdictLine(report))
+            }
+            if !report.passed { throw ExitCode(1) }
+        }
+    }
+}
