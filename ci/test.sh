@@ -4,11 +4,13 @@
 # Fails if the integration tests did not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source ci/env.sh
 start=$(date +%s)
 
 bash ci/setup.sh
 echo "== build"
-swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' | tail -5
+swift build --build-tests > /tmp/lblab-build.log 2>&1 || { tail -60 /tmp/lblab-build.log; echo "build FAILED"; exit 1; }
+tail -1 /tmp/lblab-build.log
 bin=$(swift build --show-bin-path)
 
 echo "== unit tests (native, no IPVS needed)"
