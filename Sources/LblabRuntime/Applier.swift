@@ -62,7 +62,9 @@ final class Applier {
             let t0 = Date()
             try execute(step)
             done.append(step)
-            onStep?(step, Date().timeIntervalSince(t0))
+            let seconds = Date().timeIntervalSince(t0)
+            log.debug("step done", metadata: ["step": "\(step.command)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
+            onStep?(step, seconds)
         }
     }
 
@@ -109,7 +111,7 @@ final class Applier {
                 try execute(step)
                 if case .deleteNamespace = step { removed += 1 }
             } catch {
-                FileHandle.standardError.write(Data("lblab: rollback: \(step.command): \(error)\n".utf8))
+                log.warning("rollback step failed", metadata: ["step": "\(step.command)", "error": "\(error)"])
             }
         }
         done = []

@@ -15,6 +15,7 @@ enum Teardown {
             for inode in inodes { pids += Processes.pids(inNamespaceInode: inode) }
         }
         pids = Array(Set(pids)).filter { $0 != getpid() }.sorted()
+        if !pids.isEmpty { log.debug("stopping processes", metadata: ["pids": "\(pids)", "namespaces": "\(existing)"]) }
         for pid in pids { kill(pid, SIGTERM) }
         for pid in pids { Processes.stop(pid) }
         var firstError: Error?
