@@ -63,7 +63,7 @@ final class Applier {
             try execute(step)
             done.append(step)
             let seconds = Date().timeIntervalSince(t0)
-            log.debug("step done", metadata: ["step": "\(step.command)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
+            log.trace("step done", metadata: ["step": "\(step.command)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
             onStep?(step, seconds)
         }
     }

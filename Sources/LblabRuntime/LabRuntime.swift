@@ -40,15 +40,18 @@ public struct LabRuntime: Sendable {
     }
 
     func upKeepingHandles(_ spec: LabSpec, onStep: ((Plan.Entry, Double) -> Void)? = nil) throws -> (UpResult, LabHandles) {
+        let t0 = Date()
+        func phase(_ name: String) { Self.logPhase("up: \(name)") }
         try Self.requireRoot()
         try Self.requireIPVS()
         let plan = Planner.plan(spec)
+        phase("planned")
         return try store.withLock(spec.name) {
             try checkNotUp(spec)
             let names = Self.namespaces(of: spec)
             var state = LabState(spec: spec, phase: .building, builderPID: getpid(), startedAt: Date(), namespaces: names, agents: [])
             try store.save(state)
-            let t0 = Date()
+            phase("state saved")
             let applier = Applier()
             var index = 0
             applier.onStep = { _, seconds in
@@ -56,16 +59,19 @@ public struct LabRuntime: Sendable {
                 index += 1
             }
             do {
-                try applier.apply(plan.steps)
+                // One body on the namespace thread: each step enters its namespace in place.
+                try NamespaceThread.shared.runHere { try applier.apply(plan.steps) }
             } catch {
                 let failed = plan.steps[applier.done.count]
-                let removed = applier.rollback()
+                let removed = (try? NamespaceThread.shared.runHere { applier.rollback() }) ?? 0
                 store.remove(spec.name)
                 throw RuntimeError.upFailed(lab: spec.name, step: failed.command, cause: "\(error)", rolledBack: removed)
             }
+            phase("applied")
             state.phase = .up
             state.agents = applier.agents
             try store.save(state)
+            phase("state saved")
             return (UpResult(plan: plan, seconds: Date().timeIntervalSince(t0), agents: applier.agents), applier.handles)
         }
     }

@@ -42,7 +42,7 @@ public struct StateStore: Sendable {
     public func load(_ lab: String) throws -> LabState? {
         guard let data = FileManager.default.contents(atPath: file(of: lab)) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .secondsSince1970
         do {
             return try decoder.decode(LabState.self, from: data)
         } catch {
@@ -52,7 +52,8 @@ public struct StateStore: Sendable {
 
     public func save(_ state: LabState) throws {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        // Plain seconds: an ISO 8601 date would load ICU's time zone data on every save.
+        encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileManager.default.createDirectory(atPath: directory(of: state.lab), withIntermediateDirectories: true)
         try encoder.encode(state).write(to: URL(fileURLWithPath: file(of: state.lab)), options: .atomic)

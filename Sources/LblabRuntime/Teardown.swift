@@ -11,9 +11,7 @@ enum Teardown {
         let existing = names.filter(NetworkNamespace.exists)
         let inodes = Set(existing.compactMap(NetworkNamespace.inode(of:)))
         var pids = knownPIDs.filter(Processes.isAlive)
-        if !inodes.isEmpty {
-            for inode in inodes { pids += Processes.pids(inNamespaceInode: inode) }
-        }
+        if !inodes.isEmpty { pids += Processes.pids(inNamespaceInodes: inodes) }
         pids = Array(Set(pids)).filter { $0 != getpid() }.sorted()
         if !pids.isEmpty { log.debug("stopping processes", metadata: ["pids": "\(pids)", "namespaces": "\(existing)"]) }
         for pid in pids { kill(pid, SIGTERM) }

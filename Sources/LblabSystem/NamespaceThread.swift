@@ -41,32 +41,43 @@ public final class NamespaceThread: @unchecked Sendable {
         }
     }
 
+    /// Whether the caller is the dedicated thread itself (inside `runHere`).
+    private var onThisThread: Bool { Thread.current === thread }
+    /// Set while a body runs inside a foreign namespace, to refuse nesting.
+    private var inForeignNamespace = false
+
     /// Runs `body` with the dedicated thread inside `namespace`, and returns its result.
+    /// Called from the dedicated thread itself (within `runHere`), it switches in place.
     @discardableResult
     public func run<T>(in namespace: NetworkNamespace, _ body: () throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            var result: Result<T, Error>!
-            let job = { [rootFD] in
-                if lblab_setns_net(namespace.fd) != 0 {
-                    result = .failure(SystemError("enter network namespace \(namespace.name)"))
-                    return
-                }
-                result = Result { try body() }
-                if lblab_setns_net(rootFD) != 0 {
-                    // Staying in a lab namespace would leak it into later work: stop hard.
-                    fatalError("lblab: could not return to the root network namespace (errno \(errno))")
-                }
-            }
-            submit(job)
-            return try result.get()
-        }
+        if onThisThread { return try enter(namespace, body) }
+        return try runHere { try enter(namespace, body) }
     }
 
-    /// Runs `body` on the dedicated thread without switching namespace (for C helpers
-    /// that switch and restore the calling thread's namespace themselves).
+    /// `setns(target)`, body, `setns(root)`, on the dedicated thread.
+    private func enter<T>(_ namespace: NetworkNamespace, _ body: () throws -> T) throws -> T {
+        precondition(!inForeignNamespace, "lblab: nested namespace windows are not supported")
+        guard lblab_setns_net(namespace.fd) == 0 else {
+            throw SystemError("enter network namespace \(namespace.name)")
+        }
+        inForeignNamespace = true
+        defer {
+            inForeignNamespace = false
+            if lblab_setns_net(rootFD) != 0 {
+                // Staying in a lab namespace would leak it into later work: stop hard.
+                fatalError("lblab: could not return to the root network namespace (errno \(errno))")
+            }
+        }
+        return try body()
+    }
+
+    /// Runs `body` on the dedicated thread, in the root namespace. Work that enters many
+    /// namespaces in turn (building a lab) runs faster as one body here: each `run(in:)`
+    /// inside it switches in place instead of handing over to this thread and back.
     @discardableResult
     public func runHere<T>(_ body: () throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
+        if onThisThread { return try body() }
+        return try withoutActuallyEscaping(body) { body in
             var result: Result<T, Error>!
             submit { result = Result { try body() } }
             return try result.get()

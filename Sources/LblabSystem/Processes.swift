@@ -38,13 +38,13 @@ public enum Processes {
         }
     }
 
-    /// Pids of the processes whose network namespace has inode `inode`.
-    public static func pids(inNamespaceInode inode: UInt64) -> [Int32] {
+    /// Pids of the processes whose network namespace has one of `inodes`, in one pass over /proc.
+    public static func pids(inNamespaceInodes inodes: Set<UInt64>) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        let target = "net:[\(inode)]"
+        let targets = Set(inodes.map { "net:[\($0)]" })
         return entries.compactMap { Int32($0) }.filter { pid in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == target
-                && isAlive(pid)
+            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net") else { return false }
+            return targets.contains(link) && isAlive(pid)
         }.sorted()
     }
 

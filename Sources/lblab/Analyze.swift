@@ -4,6 +4,7 @@ import LblabRuntime
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Judge a saved run again from its pcaps and run.json (from `lblab test --captures DIR`); needs neither root nor IPVS.")
     @Argument(help: "The directory holding run.json and <node>.pcap files.") var directory: String
     @OptionGroup var output: OutputOptions

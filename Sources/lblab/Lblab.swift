@@ -52,8 +52,11 @@ func loadLab(_ lab: String, settings: [String] = []) throws -> LabSpec {
     try LabCatalog.standard(executablePath: executablePath).load(lab, overrides: settings)
 }
 
-/// The lab name for commands that act on a lab that may or may not have a file.
+/// The lab name for commands that act on a lab that may or may not have a file. A lab with
+/// state is found by name without reading its file (its state holds everything).
 func labName(_ lab: String) -> (name: String, spec: LabSpec?) {
+    let plainName = !lab.contains("/") && !lab.hasSuffix(".yaml") && !lab.hasSuffix(".yml")
+    if plainName, StateStore().labs().contains(lab) { return (lab, nil) }
     if let spec = try? loadLab(lab) { return (spec.name, spec) }
     return (lab, nil)
 }

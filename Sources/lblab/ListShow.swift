@@ -5,7 +5,8 @@ import LblabPlan
 import LblabRuntime
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the labs lblab knows and which are up.")
+    static let configuration = CommandConfiguration(
+        commandName: "list",abstract: "List the labs lblab knows and which are up.")
     @OptionGroup var output: OutputOptions
 
     struct Entry: Encodable { var name: String; var path: String; var description: String; var up: Bool; var error: String? }
@@ -33,7 +34,8 @@ struct List: ParsableCommand {
 }
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a lab with every default filled in, and its plan.")
+    static let configuration = CommandConfiguration(
+        commandName: "show",abstract: "Show a lab with every default filled in, and its plan.")
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
     @OptionGroup var output: OutputOptions

@@ -3,7 +3,8 @@ import Foundation
 import LblabRuntime
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show running labs: nodes, addresses, agents and the IPVS table (as ipvsadm -Ln).")
+    static let configuration = CommandConfiguration(
+        commandName: "status",abstract: "Show running labs: nodes, addresses, agents and the IPVS table (as ipvsadm -Ln).")
     @Argument(help: "The lab (all running labs when omitted).") var lab: String?
     @OptionGroup var output: OutputOptions
 
@@ -29,7 +30,8 @@ struct Status: ParsableCommand {
 }
 
 struct Doctor: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check what lblab needs here: privileges, namespaces, veth, bridge, IPVS (or the kernel VM).")
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",abstract: "Check what lblab needs here: privileges, namespaces, veth, bridge, IPVS (or the kernel VM).")
     @OptionGroup var output: OutputOptions
 
     func run() throws {

@@ -7,6 +7,7 @@ import LblabSystem
 
 struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "test",
         abstract: "Run a lab's traffic through kernel IPVS, capture every lab interface and check the lab's expectations.",
         discussion: """
         Brings the lab up when it is not (and down afterwards), sends the lab's connections from the client,

@@ -5,7 +5,8 @@ import LblabPlan
 import LblabRuntime
 
 struct Up: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Build a lab: namespaces, links, addresses, sysctls, the IPVS table and the HTTP agents.")
+    static let configuration = CommandConfiguration(
+        commandName: "up",abstract: "Build a lab: namespaces, links, addresses, sysctls, the IPVS table and the HTTP agents.")
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
     @Flag(help: "Print each step with the equivalent ip / ipvsadm / sysctl command as it runs.") var explain = false
@@ -15,6 +16,7 @@ struct Up: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let spec = try loadLab(lab, settings: settings.settings)
+            LabRuntime.logPhase("lab file read")
             if dryRun {
                 return output.json ? try printJSON(Planner.plan(spec)) : print(Planner.plan(spec).explained())
             }
@@ -36,7 +38,8 @@ struct Up: ParsableCommand {
 }
 
 struct Down: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a lab: its processes, namespaces (with every link, address and IPVS rule) and state.")
+    static let configuration = CommandConfiguration(
+        commandName: "down",abstract: "Remove a lab: its processes, namespaces (with every link, address and IPVS rule) and state.")
     @Argument(help: "The lab.") var lab: String
     @Flag(help: "Print the equivalent commands.") var explain = false
     @OptionGroup var output: OutputOptions
@@ -61,6 +64,7 @@ struct Down: ParsableCommand {
 
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clean",
         abstract: "Remove everything lblab left behind: every lblab-* namespace, every process inside one, and all lab state.",
         discussion: "Only what lblab owns (found by its names and state) is touched.")
     @OptionGroup var output: OutputOptions
@@ -80,7 +84,8 @@ struct Clean: ParsableCommand {
 }
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a command inside a node of a running lab.",
+    static let configuration = CommandConfiguration(
+        commandName: "exec",abstract: "Run a command inside a node of a running lab.",
                                                     discussion: "Example: lblab exec dr-basic client -- curl -s http://198.51.100.100/")
     @Argument(help: "The lab.") var lab: String
     @Argument(help: "The node.") var node: String
