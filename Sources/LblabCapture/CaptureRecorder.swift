@@ -71,7 +71,7 @@ public final class CaptureRecorder: @unchecked Sendable {
     /// reader thread and returns every frame per point in arrival order, with `pcap_stats` drop
     /// counts. Calling it again returns the same result. If `start()` never ran, the result has
     /// empty frame lists.
-    public func stop(quietPeriod: Double = 0.2, maxWait: Double = 3) -> CaptureResult {
+    public func stop(quietPeriod: Double = 0.2, maxWait: Double = 60) -> CaptureResult {
         let t: pthread_t? = lock.withLock {
             if stopRequest == nil { stopRequest = (monotonicNow(), quietPeriod, max(maxWait, 0)) }
             return thread

@@ -109,7 +109,8 @@ struct LabValidator {
         let nodes = try validateNodes(top, mode: mode, vip: vip)
 
         let trafficTree = try mapping("traffic", top["traffic"], allowed: Self.trafficKeys)
-        let connections = try int("traffic.connections", trafficTree?["connections"], 1...1_000_000, default: 100)
+        // One fresh client source port per connection (see TrafficGenerator.firstPort).
+        let connections = try int("traffic.connections", trafficTree?["connections"], 1...60_000, default: 100)
         let concurrency = try int("traffic.concurrency", trafficTree?["concurrency"], 1...512, default: 8)
         let timeoutNode = trafficTree?["timeout"]
         var timeout = 5.0

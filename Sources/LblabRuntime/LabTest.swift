@@ -89,9 +89,11 @@ extension LabRuntime {
         let tTraffic = Date()
         let results = generator.run { count in try client.run { try TrafficGenerator.openSockets(count) } }
         let trafficSeconds = Date().timeIntervalSince(tTraffic)
+        let tStop = Date()
         let captured = recorder.stop()
-        progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces", results.count, trafficSeconds,
-                         captured.frames.values.map(\.count).reduce(0, +), captured.frames.count))
+        progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces (capture drained %.2f s after the traffic)",
+                         results.count, trafficSeconds, captured.frames.values.map(\.count).reduce(0, +), captured.frames.count,
+                         Date().timeIntervalSince(tStop)))
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var files: [String: String] = [:]

@@ -48,6 +48,7 @@ public struct TrafficGenerator {
         results.reserveCapacity(connections)
         var active: [Connection] = []
         var started = 0
+        var nextPort = Self.firstPort
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = target.port.bigEndian
@@ -76,6 +77,10 @@ public struct TrafficGenerator {
                 for fd in fds {
                     started += 1
                     let c = Connection(fd: fd, started: now(), request: request)
+                    if let error = bindFreshPort(fd, &nextPort) {
+                        finish(c, error: error)
+                        continue
+                    }
                     let rc = withUnsafePointer(to: &addr) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                     }
@@ -139,6 +144,29 @@ public struct TrafficGenerator {
             if errno == EAGAIN { return .pending }
             return .finished(error: "recv: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Source ports are handed out in order from here, one per connection, so no two
+    /// connections of a run share one (the kernel's ephemeral choice may reuse a port within
+    /// a run, which IPVS's connection reuse handling and the per-flow analysis both notice).
+    public static let firstPort: UInt16 = 2000
+    /// How many connections one run can have with fresh ports.
+    public static let maxConnections = Int(UInt16.max - firstPort)
+
+    /// Binds `fd` to the next free port from `next` on.
+    private func bindFreshPort(_ fd: Int32, _ next: inout UInt16) -> String? {
+        while next < UInt16.max {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_port = next.bigEndian
+            next += 1
+            let rc = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if rc == 0 { return nil }
+            if errno != EADDRINUSE { return "bind: \(String(cString: strerror(errno)))" }
+        }
+        return "bind: no fresh source port left (at most \(Self.maxConnections) connections per run)"
     }
 
     static func node(inResponse bytes: [UInt8]) -> String? {

@@ -21,6 +21,11 @@ extension IntegrationTests {
         for rule in ["answered", "distribution", "dr-path", "arp"] {
             #expect(Harness.verdict(json, rule)?["passed"] as? Bool == true, "\(rule): \(Harness.verdict(json, rule) ?? [:])")
         }
+        // The saved run: one fresh client source port per connection.
+        let record = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "/tmp/lblab-captures/dr-basic/run.json"))) as? [String: Any])
+        let ports = (record["outcomes"] as? [[String: Any]] ?? []).compactMap { $0["localPort"] as? Int }
+        #expect(ports.count == 200 && Set(ports).count == 200, "\(ports.count) outcomes, \(Set(ports).count) distinct ports")
         try Harness.expectNothingLeft(of: "dr-basic")
     }
 

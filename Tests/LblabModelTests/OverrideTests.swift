@@ -21,6 +21,14 @@ import Testing
         #expect(try drBasic(["service.scheduler=wrr"]).service.scheduler == "wrr")
     }
 
+    /// One fresh client source port per connection bounds a run's connections.
+    @Test func connectionsBeyondTheFreshPortsAreRejected() throws {
+        #expect(try drBasic(["connections=60000"]).traffic.connections == 60000)
+        let e = try #require(loadError("dr-basic", overrides: ["connections=60001"]))
+        #expect(e.key == "traffic.connections")
+        #expect(e.description.contains("1...60000"))
+    }
+
     @Test func arpFixFalse() throws {
         let base = try drBasic([])
         #expect(base.arpFix == true)
