@@ -8,17 +8,14 @@
 # root, and exits with its status (vng passes the guest command's exit status through).
 # Software emulation (--disable-kvm): expect a boot of ~15 s and slow steps; the ratios are
 # what counts, both sides run in the same boot. BENCH_ROUNDS / BENCH_TARGET / BENCH_FS are passed on.
-# LBLAB_BINARY defaults to a release build with the Swift runtime linked statically, built here.
+# LBLAB_BINARY defaults to the build of ci/build-release.sh, built here.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${1:-}
 if [ -z "$BIN" ]; then
-  # A release build with the Swift runtime linked in: about 10x fewer symbol lookups at
-  # start-up than the shared-library build, which shows under software emulation.
-  (cd "$REPO" && swift build -c release --product lblab --static-swift-stdlib --scratch-path .build-release-static >/dev/null) \
-    || { echo "vm: release build failed" >&2; exit 1; }
-  BIN=$REPO/.build-release-static/release/lblab
+  # The build a user runs (ci/build-release.sh): release, static Swift runtime, no PIE.
+  BIN=$(bash "$REPO/ci/build-release.sh") || { echo "vm: release build failed" >&2; exit 1; }
 fi
 [ -x "$BIN" ] || { echo "vm: no lblab binary at $BIN (swift build -c release --product lblab)" >&2; exit 1; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")

@@ -8,9 +8,8 @@ cd "$(dirname "$0")/.."
 source ci/env.sh
 bash ci/setup.sh
 echo "== build (release)"
-swift build -c release --product lblab > /tmp/lblab-build-release.log 2>&1 || { tail -60 /tmp/lblab-build-release.log; echo "build FAILED"; exit 1; }
-tail -1 /tmp/lblab-build-release.log
-lblab=$(swift build -c release --show-bin-path)/lblab
+lblab=$(bash ci/build-release.sh)
+echo "built $lblab"
 echo "== lblab doctor"
 "$lblab" doctor || true
 echo "== lblab test dr-basic $*"
