@@ -14,10 +14,21 @@ public enum Processes {
     /// Whether `pid` is a live process (zombies count as gone).
     public static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
-        return state != "Z" && state != "X"
+        // The state is the field after the command name in parentheses: /proc/PID/stat.
+        guard let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")),
+              close + 2 < stat.count else { return false }
+        let state = stat[close + 2]
+        return state != UInt8(ascii: "Z") && state != UInt8(ascii: "X")
+    }
+
+    /// The first 4 KiB of a (proc) file, without Foundation.
+    static func readSmallFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? Array(buf[..<n]) : nil
     }
 
     /// Stops `pid`: SIGTERM, up to `grace` seconds, then SIGKILL; reaps it if it is our child.
@@ -28,24 +39,32 @@ public enum Processes {
         while Date() < deadline {
             _ = waitpid(pid, nil, WNOHANG)
             if !isAlive(pid) { return }
-            usleep(5_000)
+            usleep(1_000)
         }
         kill(pid, SIGKILL)
-        for _ in 0..<200 {
+        for _ in 0..<1000 {
             _ = waitpid(pid, nil, WNOHANG)
             if !isAlive(pid) { return }
-            usleep(5_000)
+            usleep(1_000)
         }
     }
 
     /// Pids of the processes whose network namespace has one of `inodes`, in one pass over /proc.
     public static func pids(inNamespaceInodes inodes: Set<UInt64>) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         let targets = Set(inodes.map { "net:[\($0)]" })
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net") else { return false }
-            return targets.contains(link) && isAlive(pid)
-        }.sorted()
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var out: [Int32] = []
+        var link = [CChar](repeating: 0, count: 64)
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name) else { continue }
+            let n = readlink("/proc/\(pid)/ns/net", &link, link.count - 1)
+            guard n > 0 else { continue }
+            let target = String(decoding: link[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if targets.contains(target) && isAlive(pid) { out.append(pid) }
+        }
+        return out.sorted()
     }
 
     /// The short command name of `pid` (`/proc/PID/comm`).
