@@ -14,7 +14,14 @@ kernel_has_ipvs() {
 vm_needed=0
 if ! kernel_has_ipvs; then
   vm_needed=1
-  need_pkgs+=(qemu-system-x86 linux-image-amd64 python3-venv)
+  [ "$(uname -m)" = x86_64 ] || { echo "setup: this kernel has no IPVS and the kernel VM is set up for x86-64 only: load ip_vs or boot a kernel with CONFIG_IP_VS" >&2; exit 2; }
+  # A stock distribution kernel with IPVS and 9p as modules.
+  . /etc/os-release
+  case "${ID:-debian}" in
+    ubuntu) kernel_pkgs=(linux-image-generic linux-modules-extra-$(apt-cache depends linux-image-generic 2>/dev/null | grep -oE 'linux-image-[0-9][^ ]*-generic' | head -1 | sed 's/linux-image-//')) ;;
+    *) kernel_pkgs=(linux-image-amd64) ;;
+  esac
+  need_pkgs+=(qemu-system-x86 python3-venv "${kernel_pkgs[@]}")
 fi
 
 missing=()

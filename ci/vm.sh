@@ -7,8 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 VNG_VENV=${LBLAB_VNG_VENV:-/opt/lblab-vng}
-kernel=${LBLAB_VM_KERNEL:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)}
-[ -n "$kernel" ] || { echo "ci/vm.sh: no /boot/vmlinuz-*-amd64: run ci/setup.sh" >&2; exit 2; }
+# The newest installed kernel whose modules include IPVS.
+kernel=${LBLAB_VM_KERNEL:-}
+if [ -z "$kernel" ]; then
+  for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V); do
+    [ -d "/lib/modules/${k#/boot/vmlinuz-}/kernel/net/netfilter/ipvs" ] && kernel=$k
+  done
+fi
+[ -n "$kernel" ] || { echo "ci/vm.sh: no kernel with IPVS modules under /boot: run ci/setup.sh" >&2; exit 2; }
 [ -x "$VNG_VENV/bin/vng" ] || { echo "ci/vm.sh: no virtme-ng in $VNG_VENV: run ci/setup.sh" >&2; exit 2; }
 out=$(mktemp -d /tmp/lblab-vm.XXXXXX)
 trap 'rm -rf "$out"' EXIT

@@ -84,7 +84,12 @@ pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
         if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
         if (dup2(w, 3) < 0) _exit(1);
         w = 3;
-        syscall(SYS_close_range, 4U, ~0U, 0U);
+        if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+            // Kernels before 5.9 (or a seccomp filter) lack close_range: close one by one, so
+            // the agent keeps no lock, socket or namespace of its parent.
+            long max = sysconf(_SC_OPEN_MAX);
+            for (long fd = 4; fd < (max > 0 ? max : 1024); fd++) close((int)fd);
+        }
         int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (lfd < 0) report_and_exit(w, errno);
         int one = 1;
@@ -106,11 +111,17 @@ pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
     close(pipefd[1]);
     int status = -1;
     struct pollfd p = {pipefd[0], POLLIN, 0};
-    int pr = poll(&p, 1, 10000);
-    ssize_t n = pr > 0 ? read(pipefd[0], &status, sizeof status) : 0;
+    int pr;
+    do pr = poll(&p, 1, 10000); while (pr < 0 && errno == EINTR);
+    ssize_t n = -1;
+    if (pr > 0) {
+        do n = read(pipefd[0], &status, sizeof status); while (n < 0 && errno == EINTR);
+    }
     close(pipefd[0]);
     if (n != (ssize_t)sizeof status || status != 0) {
-        int err = (n == (ssize_t)sizeof status && status > 0) ? status : ETIMEDOUT;
+        // A status from the child, else: EOF means it died before it listened (ECHILD),
+        // no answer within 10 s is a timeout.
+        int err = (n == (ssize_t)sizeof status && status > 0) ? status : (n == 0 ? ECHILD : ETIMEDOUT);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         errno = err;

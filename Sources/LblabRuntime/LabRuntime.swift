@@ -40,50 +40,56 @@ public struct LabRuntime: Sendable {
     }
 
     func upKeepingHandles(_ spec: LabSpec, onStep: ((Plan.Entry, Double) -> Void)? = nil) throws -> (UpResult, LabHandles) {
-        let t0 = Date()
-        func phase(_ name: String) { Self.logPhase("up: \(name)") }
         try Self.requireRoot()
         try Self.requireIPVS()
+        return try store.withLock(spec.name) { try upLocked(spec, onStep: onStep) }
+    }
+
+    /// `up` for a caller that holds the lab's lock.
+    func upLocked(_ spec: LabSpec, onStep: ((Plan.Entry, Double) -> Void)? = nil) throws -> (UpResult, LabHandles) {
+        func phase(_ name: String) { Self.logPhase("up: \(name)") }
         let plan = Planner.plan(spec)
         phase("planned")
-        return try store.withLock(spec.name) {
-            try checkNotUp(spec)
-            let names = Self.namespaces(of: spec)
-            var state = LabState(spec: spec, phase: .building, builderPID: getpid(), startedAt: Date(), namespaces: names, agents: [])
-            try store.save(state)
-            phase("state saved")
-            let applier = Applier()
-            var index = 0
-            applier.onStep = { _, seconds in
-                onStep?(plan.entries[index], seconds)
-                index += 1
-            }
-            do {
-                // One body on the namespace thread: each step enters its namespace in place.
-                try NamespaceThread.shared.runHere { try applier.apply(plan.steps) }
-            } catch {
-                let failed = plan.steps[applier.done.count]
-                let removed = (try? NamespaceThread.shared.runHere { applier.rollback() }) ?? 0
-                store.remove(spec.name)
-                throw RuntimeError.upFailed(lab: spec.name, step: failed.command, cause: "\(error)", rolledBack: removed)
-            }
+        try checkNotUp(spec)
+        let names = Self.namespaces(of: spec)
+        var state = LabState(spec: spec, phase: .building, builderPID: getpid(), startedAt: Date(), namespaces: names, agents: [])
+        try store.save(state)
+        phase("state saved")
+        let t0 = Date()
+        let applier = Applier()
+        var index = 0
+        applier.onStep = { _, seconds in
+            onStep?(plan.entries[index], seconds)
+            index += 1
+        }
+        do {
+            // One body on the namespace thread: each step enters its namespace in place.
+            try NamespaceThread.shared.runHere { try applier.apply(plan.steps) }
             phase("applied")
             state.phase = .up
             state.agents = applier.agents
             try store.save(state)
             phase("state saved")
-            return (UpResult(plan: plan, seconds: Date().timeIntervalSince(t0), agents: applier.agents), applier.handles)
+        } catch {
+            let failed = applier.done.count < plan.steps.count ? plan.steps[applier.done.count].command : "save the state of \(spec.name)"
+            let removed = (try? NamespaceThread.shared.runHere { applier.rollback() }) ?? 0
+            store.remove(spec.name)
+            throw RuntimeError.upFailed(lab: spec.name, step: failed, cause: "\(error)", rolledBack: removed)
         }
+        return (UpResult(plan: plan, seconds: Date().timeIntervalSince(t0), agents: applier.agents), applier.handles)
     }
 
+    /// Called with the lab's lock held, so no other lblab process is building it: any state
+    /// found is either a lab that is up or what a dead process left.
     private func checkNotUp(_ spec: LabSpec) throws {
         if let state = try store.load(spec.name) {
+            let missing = state.namespaces.filter { !NetworkNamespace.exists($0) }
             switch state.phase {
-            case .up where state.namespaces.allSatisfy(NetworkNamespace.exists):
+            case .up where missing.isEmpty:
                 throw RuntimeError.alreadyUp(lab: spec.name, since: state.startedAt)
-            case .building where Processes.isAlive(state.builderPID) && state.builderPID != getpid():
-                throw RuntimeError.stillBuilding(lab: spec.name, pid: state.builderPID)
-            default:
+            case .up:
+                throw RuntimeError.partlyGone(lab: spec.name, missing: missing)
+            case .building:
                 throw RuntimeError.staleState(lab: spec.name, pid: state.builderPID)
             }
         }
@@ -103,16 +109,19 @@ public struct LabRuntime: Sendable {
     /// lab file) names what to look for.
     public func down(_ lab: String, spec: LabSpec? = nil) throws -> DownResult {
         try Self.requireRoot()
-        return try store.withLock(lab) {
-            let t0 = Date()
-            let state = try store.load(lab)
-            let names = state?.namespaces ?? spec.map(Self.namespaces(of:)) ?? []
-            let existing = names.filter(NetworkNamespace.exists)
-            if state == nil && existing.isEmpty { throw RuntimeError.notUp(lab: lab) }
-            let pids = try Teardown.removeNamespaces(names, knownPIDs: state?.agents.map(\.pid) ?? [])
-            store.remove(lab)
-            return DownResult(namespaces: existing, stoppedProcesses: pids, seconds: Date().timeIntervalSince(t0))
-        }
+        return try store.withLock(lab) { try downLocked(lab, spec: spec) }
+    }
+
+    /// `down` for a caller that holds the lab's lock.
+    func downLocked(_ lab: String, spec: LabSpec? = nil) throws -> DownResult {
+        let t0 = Date()
+        let state = try store.load(lab)
+        let names = state?.namespaces ?? spec.map(Self.namespaces(of:)) ?? []
+        let existing = names.filter(NetworkNamespace.exists)
+        if state == nil && existing.isEmpty { throw RuntimeError.notUp(lab: lab) }
+        let pids = try Teardown.removeNamespaces(names, knownAgents: state?.agents.map(\.pid) ?? [])
+        store.remove(lab)
+        return DownResult(namespaces: existing, stoppedProcesses: pids, seconds: Date().timeIntervalSince(t0))
     }
 
     /// The state of a lab that is up, or an error saying why it is not.

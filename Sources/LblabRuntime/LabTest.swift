@@ -49,23 +49,33 @@ extension LabRuntime {
     public func test(_ spec: LabSpec, keepUp: Bool = false, captureDirectory: String? = nil,
                      progress: ((String) -> Void)? = nil) throws -> TestReport {
         try Self.requireRoot()
-        let t0 = Date()
-        var handles = LabHandles()
-        var broughtUp = false
-        if let state = try store.load(spec.name), state.phase == .up {
-            if state.spec.topology != spec.topology { throw RuntimeError.upWithDifferentSettings(lab: spec.name) }
-            progress?("lab \(spec.name) is up already: testing it as it is")
-        } else {
-            let (up, h) = try upKeepingHandles(spec)
-            handles = h
-            broughtUp = true
-            progress?(String(format: "lab %@ up in %.3f s (%d steps)", spec.name, up.seconds, up.plan.entries.count))
+        // The lock is held for the whole run: no other lblab process can take the lab down
+        // (or build it) under the traffic.
+        return try store.withLock(spec.name) {
+            let t0 = Date()
+            var handles = LabHandles()
+            var broughtUp = false
+            if let state = try store.load(spec.name), state.phase == .up {
+                if state.spec.topology != spec.topology { throw RuntimeError.upWithDifferentSettings(lab: spec.name) }
+                progress?("lab \(spec.name) is up already: testing it as it is")
+            } else {
+                try Self.requireIPVS()
+                let (up, h) = try upLocked(spec)
+                handles = h
+                broughtUp = true
+                progress?(String(format: "lab %@ up in %.3f s (%d steps)", spec.name, up.seconds, up.plan.entries.count))
+            }
+            defer {
+                if broughtUp && !keepUp {
+                    do { _ = try downLocked(spec.name) } catch {
+                        log.warning("could not take the lab down after the test", metadata: ["lab": "\(spec.name)", "error": "\(error)"])
+                        progress?("warning: could not take lab \(spec.name) down: \(error); run `lblab down \(spec.name)`")
+                    }
+                }
+            }
+            let dir = captureDirectory ?? "/tmp/lblab-captures/\(spec.name)"
+            return try runTest(spec, handles: handles, broughtUp: broughtUp, captureDirectory: dir, started: t0, progress: progress)
         }
-        defer {
-            if broughtUp && !keepUp { _ = try? down(spec.name) }
-        }
-        let dir = captureDirectory ?? "/tmp/lblab-captures/\(spec.name)"
-        return try runTest(spec, handles: handles, broughtUp: broughtUp, captureDirectory: dir, started: t0, progress: progress)
     }
 
     private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, captureDirectory dir: String, started t0: Date,

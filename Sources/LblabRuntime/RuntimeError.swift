@@ -6,7 +6,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case notRoot
     case noIPVS(kernel: String, loadable: Bool)
     case alreadyUp(lab: String, since: Date)
-    case stillBuilding(lab: String, pid: Int32)
+    case partlyGone(lab: String, missing: [String])
+    case badLabName(String)
     case staleState(lab: String, pid: Int32)
     case leftovers(lab: String, namespaces: [String])
     case notUp(lab: String)
@@ -27,12 +28,14 @@ public enum RuntimeError: Error, CustomStringConvertible {
                 : "this kernel (\(k)) has no IPVS (CONFIG_IP_VS); `lblab test` runs the lab in a kernel VM instead (install it with ci/setup.sh), or boot a distribution kernel"
         case .alreadyUp(let lab, let since):
             return "lab \(lab) is already up (since \(ISO8601DateFormatter().string(from: since))): use it, or run `lblab down \(lab)` first"
-        case .stillBuilding(let lab, let pid):
-            return "lab \(lab) is being built by lblab process \(pid): wait for it, or stop it and run `lblab down \(lab)`"
+        case .partlyGone(let lab, let missing):
+            return "lab \(lab) is up but some of its namespaces are gone (\(missing.joined(separator: ", ")), removed by hand?): run `lblab down \(lab)` to remove the rest, then `lblab up \(lab)`"
         case .staleState(let lab, let pid):
-            return "lab \(lab) has state from a run that did not finish (lblab process \(pid) is gone, probably crashed): run `lblab down \(lab)` or `lblab clean` to remove what it left"
+            return "lab \(lab) has state from a run that did not finish (lblab process \(pid) stopped before it was done): run `lblab down \(lab)` to remove what it left"
         case .leftovers(let lab, let ns):
-            return "lab \(lab) has no state, but its namespaces exist (\(ns.joined(separator: ", "))): left by a crash or made by hand; `lblab clean` removes lblab's leftovers"
+            return "lab \(lab) has no state, but its namespaces exist (\(ns.joined(separator: ", "))): left by a crash or made by hand; `lblab down \(lab)` removes them (`lblab clean` removes the leftovers of every lab)"
+        case .badLabName(let name):
+            return "'\(name)' is neither a lab file nor a lab name (a-z, 0-9 and '-'): see `lblab list`"
         case .notUp(let lab):
             return "lab \(lab) is not up: `lblab up \(lab)` brings it up, `lblab status` lists the labs that are"
         case .busy(let lab):

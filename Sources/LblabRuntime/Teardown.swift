@@ -5,12 +5,13 @@ import LblabSystem
 /// Removes lab namespaces and every process inside them.
 enum Teardown {
     /// Stops every process in the named namespaces, then deletes the namespaces. Missing
-    /// namespaces are skipped. Returns the pids it stopped.
+    /// namespaces are skipped. `knownAgents` (pids from lab state) are stopped too when they
+    /// are still lblab agents: a pid may have been reused since. Returns the pids it stopped.
     @discardableResult
-    static func removeNamespaces(_ names: [String], knownPIDs: [Int32] = []) throws -> [Int32] {
+    static func removeNamespaces(_ names: [String], knownAgents: [Int32] = []) throws -> [Int32] {
         let existing = names.filter(NetworkNamespace.exists)
         let inodes = Set(existing.compactMap(NetworkNamespace.inode(of:)))
-        var pids = knownPIDs.filter(Processes.isAlive)
+        var pids = knownAgents.filter { Processes.isAlive($0) && Processes.commandName($0) == Processes.agentName }
         if !inodes.isEmpty { pids += Processes.pids(inNamespaceInodes: inodes) }
         pids = Array(Set(pids)).filter { $0 != getpid() }.sorted()
         if !pids.isEmpty { log.debug("stopping processes", metadata: ["pids": "\(pids)", "namespaces": "\(existing)"]) }

@@ -3,12 +3,19 @@ import Foundation
 
 /// Processes lblab starts and stops: the built-in HTTP agent and a few helpers.
 public enum Processes {
+    /// The command name (`/proc/PID/comm`) of lblab's built-in HTTP agents.
+    public static let agentName = "lblab-agent"
+
     /// Starts the built-in HTTP agent inside `namespace`, listening on `port` on every
     /// address and answering each request with `nodeName`. Returns once it listens.
     public static func startHTTPAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> Int32 {
-        try syscall("start the HTTP agent of \(nodeName) on port \(port) in \(namespace.name)") {
-            lblab_spawn_http_agent(namespace.fd, port, nodeName)
+        let pid = lblab_spawn_http_agent(namespace.fd, port, nodeName)
+        if pid < 0 {
+            let what = "start the HTTP agent of \(nodeName) on port \(port) in \(namespace.name)"
+            if errno == ECHILD { throw SystemError(what + ": the agent exited before it listened", errno: ECHILD) }
+            throw SystemError(what)
         }
+        return pid
     }
 
     /// Whether `pid` is a live process (zombies count as gone).

@@ -17,7 +17,7 @@ struct Analyze: ParsableCommand {
                 print(Report.verdicts(report).joined(separator: "\n"))
                 print(Report.verdictLine(report))
             }
-            if !report.passed { throw ExitCode(1) }
+            if !report.passed { throw Exit.ruleFailed }
         }
     }
 }

@@ -24,7 +24,14 @@ struct SettingOptions: ParsableArguments {
     var settings: [String] = []
 }
 
-/// Runs `body`, printing a failure as `lblab: <what went wrong>` and exiting 1.
+/// Exit statuses: 0 done (every rule held), 1 a rule of `test`/`analyze` failed, 2 lblab could
+/// not do what was asked (bad lab file, no root, no IPVS, lab up already, ...).
+enum Exit {
+    static let ruleFailed = ExitCode(1)
+    static let error = ExitCode(2)
+}
+
+/// Runs `body`, printing a failure as `lblab: <what went wrong>` and exiting 2.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -32,7 +39,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw e
     } catch {
         FileHandle.standardError.write(Data("lblab: \(error)\n".utf8))
-        throw ExitCode(1)
+        throw Exit.error
     }
 }
 
@@ -53,10 +60,17 @@ func loadLab(_ lab: String, settings: [String] = []) throws -> LabSpec {
 }
 
 /// The lab name for commands that act on a lab that may or may not have a file. A lab with
-/// state is found by name without reading its file (its state holds everything).
-func labName(_ lab: String) -> (name: String, spec: LabSpec?) {
+/// state is found by name without reading its file (its state holds everything); a path must
+/// be a valid lab file.
+func labName(_ lab: String) throws -> (name: String, spec: LabSpec?) {
     let plainName = !lab.contains("/") && !lab.hasSuffix(".yaml") && !lab.hasSuffix(".yml")
-    if plainName, StateStore().labs().contains(lab) { return (lab, nil) }
-    if let spec = try? loadLab(lab) { return (spec.name, spec) }
-    return (lab, nil)
+    guard plainName else {
+        let spec = try loadLab(lab)
+        return (spec.name, spec)
+    }
+    guard let first = lab.first, first.isLetter, lab.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+        throw RuntimeError.badLabName(lab)
+    }
+    if StateStore().labs().contains(lab) { return (lab, nil) }
+    return (lab, try? loadLab(lab))
 }

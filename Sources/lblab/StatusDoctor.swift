@@ -10,7 +10,7 @@ struct Status: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let labs = try LabRuntime().status(lab.map { labName($0).name })
+            let labs = try LabRuntime().status(lab.map { try labName($0).name })
             if output.json { return try printJSON(labs) }
             if labs.isEmpty { return print("no lab is up") }
             for s in labs {
@@ -49,7 +49,7 @@ struct Doctor: ParsableCommand {
                 }
                 print(usable ? "lblab can run labs here" : "lblab cannot run labs here yet: see the fixes above")
             }
-            if !usable { throw ExitCode(1) }
+            if !usable { throw Exit.error }
         }
     }
 }

@@ -13,7 +13,8 @@ struct Test: ParsableCommand {
         Brings the lab up when it is not (and down afterwards), sends the lab's connections from the client,
         and checks: every connection answered; the distribution over the real servers (from what the client
         received and from the captures); the packet path of the lab's mode; who answers ARP for the VIP.
-        Exit status 0 when every rule holds, 1 when one fails. On a kernel without IPVS it runs in a kernel VM.
+        Exit status 0 when every rule holds, 1 when one fails, 2 when the test could not run.
+        On a kernel without IPVS it runs in a kernel VM.
         """)
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
@@ -36,7 +37,7 @@ struct Test: ParsableCommand {
                 if !output.json { print(line) }
             }
             if output.json { try printJSON(report) } else { print(Report.text(report)) }
-            if !report.passed { throw ExitCode(1) }
+            if !report.passed { throw Exit.ruleFailed }
         }
     }
 

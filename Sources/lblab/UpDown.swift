@@ -46,7 +46,7 @@ struct Down: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (name, spec) = labName(lab)
+            let (name, spec) = try labName(lab)
             let result = try LabRuntime().down(name, spec: spec)
             if output.json {
                 struct Out: Encodable { var lab: String; var seconds: Double; var namespaces: [String]; var stoppedProcesses: [Int32] }
@@ -73,12 +73,13 @@ struct Clean: ParsableCommand {
         try reportingErrors {
             let result = try LabRuntime().clean()
             if output.json { return try printJSON(result) }
-            if result.namespaces.isEmpty && result.states.isEmpty && result.stoppedProcesses.isEmpty {
+            if result.namespaces.isEmpty && result.states.isEmpty && result.stoppedProcesses.isEmpty && result.busy.isEmpty {
                 return print("nothing to clean")
             }
             for ns in result.namespaces { print("removed namespace \(ns)") }
             for pid in result.stoppedProcesses { print("stopped process \(pid)") }
             for s in result.states { print("removed state of \(s)") }
+            for b in result.busy { print("skipped lab \(b): another lblab process is working on it") }
         }
     }
 }
@@ -94,7 +95,7 @@ struct Exec: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. lblab exec \(lab) \(node) -- ip addr") }
-            try LabRuntime().exec(lab: labName(lab).name, node: node, command: command)
+            try LabRuntime().exec(lab: try labName(lab).name, node: node, command: command)
         }
     }
 }

@@ -39,13 +39,13 @@ extension IntegrationTests {
         #expect((services.first?["destinations"] as? [Any])?.count == 2)
 
         let again = try Harness.lblab("up", "dr-basic")
-        #expect(again.status == 1)
+        #expect(again.status == 2)
         #expect(again.err.contains("already up"), "\(again.err)")
 
         let exec = try Harness.lblab("exec", "dr-basic", "client", "--", "ip", "-o", "-4", "addr", "show", "dev", "eth0")
         #expect(exec.status == 0 && exec.out.contains("198.51.100.10/24"), "\(exec.all)")
         let unknown = try Harness.lblab("exec", "dr-basic", "nosuch", "--", "true")
-        #expect(unknown.status == 1 && unknown.err.contains("no node named 'nosuch'"), "\(unknown.all)")
+        #expect(unknown.status == 2 && unknown.err.contains("no node named 'nosuch'"), "\(unknown.all)")
 
         let down = try Harness.lblab("down", "dr-basic")
         #expect(down.status == 0, "\(down.all)")
@@ -53,13 +53,13 @@ extension IntegrationTests {
         #expect(Harness.agentPIDs().isEmpty, "agents left: \(Harness.agentPIDs())")
 
         let downAgain = try Harness.lblab("down", "dr-basic")
-        #expect(downAgain.status == 1 && downAgain.err.contains("not up"), "\(downAgain.all)")
+        #expect(downAgain.status == 2 && downAgain.err.contains("not up"), "\(downAgain.all)")
     }
 
     @Test func failedUpRollsBackEverything() throws {
         // Fail part-way, after the namespaces and the IPVS table exist.
         let up = try Harness.lblab("up", "dr-basic", environment: ["LBLAB_FAIL_AFTER_STEPS": "50"])
-        #expect(up.status == 1)
+        #expect(up.status == 2)
         #expect(up.err.contains("rolled back"), "\(up.err)")
         try Harness.expectNothingLeft(of: "dr-basic")
         #expect(Harness.agentPIDs().isEmpty)
@@ -68,7 +68,7 @@ extension IntegrationTests {
         // and is left alone.
         try Harness.run(["ip", "netns", "add", "lblab-dr-basic-rs2"])
         let blocked = try Harness.lblab("up", "dr-basic")
-        #expect(blocked.status == 1)
+        #expect(blocked.status == 2)
         #expect(blocked.err.contains("lblab clean"), "\(blocked.err)")
         let names = try Harness.netns()
         #expect(names.contains("lblab-dr-basic-rs2"))
@@ -81,7 +81,7 @@ extension IntegrationTests {
         // A crash: the state is gone, namespaces and agents are not.
         try FileManager.default.removeItem(atPath: "/run/lblab/dr-basic")
         let up = try Harness.lblab("up", "dr-basic")
-        #expect(up.status == 1 && up.err.contains("lblab clean"), "\(up.all)")
+        #expect(up.status == 2 && up.err.contains("lblab clean"), "\(up.all)")
 
         let foreign = "lbtest-foreign-\(getpid())"
         try Harness.run(["ip", "netns", "add", foreign])
@@ -107,7 +107,7 @@ extension IntegrationTests {
         #expect(test.status == 0, "\(test.all)")
         #expect(try Harness.netns().contains("lblab-seed-dr-dispatcher"))
         let changed = try Harness.lblab("test", "seed-dr", "--set", "scheduler=wrr")
-        #expect(changed.status == 1 && changed.err.contains("different topology"), "\(changed.all)")
+        #expect(changed.status == 2 && changed.err.contains("different topology"), "\(changed.all)")
 
         #expect(try Harness.lblab("down", "seed-dr").status == 0)
         #expect(try Harness.ipvsadm("lblab-dr-basic-dispatcher").out.contains("198.51.100.100:80"), "dr-basic must survive seed-dr's down")
@@ -118,7 +118,7 @@ extension IntegrationTests {
 
     @Test func withoutRootItSaysSo() throws {
         let r = try Harness.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Harness.lblabPath, "up", "dr-basic"])
-        #expect(r.status == 1)
+        #expect(r.status == 2)
         #expect(r.err.contains("root"), "\(r.all)")
         try Harness.expectNothingLeft(of: "dr-basic")
     }
