@@ -31,9 +31,14 @@ public struct LabCatalog {
         return out.sorted { $0.key < $1.key }.map { (name: $0.key, path: $0.value) }
     }
 
+    /// Whether LAB names a file (a path or a .yaml/.yml name) rather than a lab by name.
+    public static func isPath(_ lab: String) -> Bool {
+        lab.contains("/") || lab.hasSuffix(".yaml") || lab.hasSuffix(".yml")
+    }
+
     /// The file for LAB: an existing path, or a name found in the directories.
     public func path(for lab: String) throws -> String {
-        if lab.contains("/") || lab.hasSuffix(".yaml") || lab.hasSuffix(".yml") {
+        if Self.isPath(lab) {
             guard FileManager.default.fileExists(atPath: lab) else {
                 throw LabFileError(file: lab, key: "", problem: "no such lab file")
             }

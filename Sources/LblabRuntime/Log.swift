@@ -16,6 +16,7 @@ extension LabRuntime {
     /// Logs (at debug) how long this process has run, from its start time in /proc/self/stat
     /// (10 ms resolution): where a command's time goes, process start-up included.
     public static func logPhase(_ name: String) {
+        guard log.logLevel <= .debug else { return }  // no /proc read unless it is logged
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return }
         let fields = stat[stat.index(after: close)...].split(separator: " ")

@@ -66,7 +66,8 @@ public struct LabStatus: Sendable, Codable {
 }
 
 extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+    /// The string padded with spaces to `n` characters (column layout of text reports).
+    public func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }
 
 extension LabRuntime {

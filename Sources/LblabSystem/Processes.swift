@@ -76,8 +76,7 @@ public enum Processes {
 
     /// The short command name of `pid` (`/proc/PID/comm`).
     public static func commandName(_ pid: Int32) -> String? {
-        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        readSmallFile("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
     /// Runs a helper program (PATH lookup) quietly and returns its exit status.

@@ -15,13 +15,4 @@ public enum Sysctl {
         let n = try syscall("set \(key)=\(value)") { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
         guard n == bytes.count else { throw SystemError("set \(key)=\(value) (short write)", errno: EIO) }
     }
-
-    public static func read(_ key: String) throws -> String {
-        let p = path(of: key)
-        let fd = try syscall("open \(p) to read \(key)") { open(p, O_RDONLY | O_CLOEXEC) }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 256)
-        let n = try syscall("read \(key)") { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-        return String(decoding: buf[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 }

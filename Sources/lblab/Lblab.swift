@@ -63,8 +63,7 @@ func loadLab(_ lab: String, settings: [String] = []) throws -> LabSpec {
 /// state is found by name without reading its file (its state holds everything); a path must
 /// be a valid lab file.
 func labName(_ lab: String) throws -> (name: String, spec: LabSpec?) {
-    let plainName = !lab.contains("/") && !lab.hasSuffix(".yaml") && !lab.hasSuffix(".yml")
-    guard plainName else {
+    guard !LabCatalog.isPath(lab) else {
         let spec = try loadLab(lab)
         return (spec.name, spec)
     }

@@ -27,7 +27,7 @@ struct List: ParsableCommand {
             if entries.isEmpty { print("no labs found in \(catalog.directories.joined(separator: ", "))") }
             for e in entries {
                 let status = e.up ? "up" : (e.error == nil ? "" : "invalid")
-                print("\(e.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(status.padding(toLength: 8, withPad: " ", startingAt: 0)) \(e.error ?? e.description)")
+                print("\(e.name.padding(16)) \(status.padding(8)) \(e.error ?? e.description)")
             }
         }
     }

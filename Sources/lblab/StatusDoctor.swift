@@ -54,6 +54,3 @@ struct Doctor: ParsableCommand {
     }
 }
 
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
-}
