@@ -43,6 +43,7 @@ let package = Package(
             dependencies: ["LblabRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: v5),
 
+        .testTarget(name: "LblabTypesTests", dependencies: ["LblabTypes"], swiftSettings: v5),
         .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: v5),
         .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: v5),
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: v5),
