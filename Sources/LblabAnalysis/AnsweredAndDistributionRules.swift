@@ -36,8 +36,8 @@ extension LabAnalyzer {
 
         var fromCapture: [String: Int] = [:]
         var captureServer: [UInt16: String] = [:]
-        for flow in run.flows {
-            let rs = run.receivingServers(flow)
+        for (f, flow) in run.flows.enumerated() {
+            let rs = run.receivingServers(f)
             let key = rs.count == 1 ? rs[0].name : (rs.isEmpty ? unseen : several)
             fromCapture[key, default: 0] += 1
             if flow.client == facts.client.address { captureServer[flow.port] = key }

@@ -7,24 +7,25 @@ extension LabAnalyzer {
     static func drPathRule(_ run: Run) -> RuleVerdict {
         let facts = run.facts
         let disp = facts.dispatcher
-        let dispFrames = run.frames(disp.name)
-        let clientFrames = run.frames(facts.client.name)
+        let dispMAC = MAC48(disp.mac)
         var okA = 0, okB = 0, okC = 0
         var violations: [String] = []
 
-        for flow in run.flows {
+        for (f, flow) in run.flows.enumerated() {
             var problems: [String] = []
             // (a) in to the dispatcher, out to one real server, dst IP still the VIP.
-            let arrived = dispFrames.contains { run.isSYN($0, flow) && $0.destinationMAC == disp.mac }
+            let dispSYNs = run.packets(disp.name, flow: f).filter { run.isSYN($0) }
+            let arrived = dispSYNs.contains { $0.destinationMAC == dispMAC }
             let forwardedTo = facts.realServers.filter { rs in
-                dispFrames.contains { run.isSYN($0, flow) && $0.sourceMAC == disp.mac && $0.destinationMAC == rs.mac }
+                let mac = MAC48(rs.mac)
+                return dispSYNs.contains { $0.sourceMAC == dispMAC && $0.destinationMAC == mac }
             }
             if arrived && forwardedTo.count == 1 { okA += 1 } else {
-                let macs = Set(dispFrames.filter { run.isSYN($0, flow) }.map { "\(run.label($0.sourceMAC)) -> \(run.label($0.destinationMAC))" }).sorted()
+                let macs = Set(dispSYNs.map { "\(run.label($0.sourceMAC)) -> \(run.label($0.destinationMAC))" }).sorted()
                 problems.append("(a) dispatcher: SYN arrived \(arrived ? "yes" : "no"), forwarded to [\(forwardedTo.map(\.name).joined(separator: ", "))]; SYN frames there: \(macs.isEmpty ? "none" : macs.joined(separator: ", "))")
             }
             // (b) exactly one real server received it, on its own MAC.
-            let receivers = run.receivingServers(flow)
+            let receivers = run.receivingServers(f)
             let consistent = forwardedTo.isEmpty || forwardedTo.map(\.name) == receivers.map(\.name)
             if receivers.count == 1 && consistent { okB += 1 } else {
                 problems.append("(b) real servers that received the SYN on their own MAC: [\(receivers.map(\.name).joined(separator: ", "))]\(consistent ? "" : ", dispatcher forwarded to [\(forwardedTo.map(\.name).joined(separator: ", "))]")")
@@ -32,10 +33,12 @@ extension LabAnalyzer {
             // (c) replies straight from that server.
             if receivers.count == 1 {
                 let rs = receivers[0]
-                let atServer = run.frames(rs.name).filter { run.isReply($0, flow) && $0.sourceMAC == rs.mac }.count
-                let atClient = clientFrames.filter { run.isReply($0, flow) && $0.sourceMAC == rs.mac }.count
+                let rsMAC = MAC48(rs.mac)
+                let atServer = run.packets(rs.name, flow: f).filter { run.isReply($0) && $0.sourceMAC == rsMAC }.count
+                let clientReplies = run.packets(facts.client.name, flow: f).filter { run.isReply($0) }
+                let atClient = clientReplies.filter { $0.sourceMAC == rsMAC }.count
                 if atServer > 0 && atClient > 0 { okC += 1 } else {
-                    let otherMACs = Set(clientFrames.filter { run.isReply($0, flow) && $0.sourceMAC != rs.mac }.map { run.label($0.sourceMAC) }).sorted()
+                    let otherMACs = Set(clientReplies.filter { $0.sourceMAC != rsMAC }.map { run.label($0.sourceMAC) }).sorted()
                     problems.append("(c) replies from \(rs.name) \(rs.mac): \(atServer) on its point, \(atClient) on the client point\(otherMACs.isEmpty ? "" : "; client got replies from " + otherMACs.joined(separator: ", "))")
                 }
             } else {
@@ -45,10 +48,12 @@ extension LabAnalyzer {
         }
 
         // (d) nothing sourced from the VIP on the dispatcher's wire.
-        var vipOnDispatcher: [String: Int] = [:]
-        for f in dispFrames where f.ipv4?.source == facts.vip {
-            vipOnDispatcher[run.label(f.sourceMAC), default: 0] += 1
+        var vipSenders: [MAC48: Int] = [:]
+        for p in run.packets(disp.name) where p.isIPv4 && p.source == facts.vip {
+            vipSenders[p.sourceMAC, default: 0] += 1
         }
+        var vipOnDispatcher: [String: Int] = [:]
+        for (mac, n) in vipSenders { vipOnDispatcher[run.label(mac), default: 0] += n }
         let dCount = vipOnDispatcher.values.reduce(0, +)
 
         let n = run.flows.count

@@ -117,6 +117,102 @@ public struct DecodedFrame: Sendable, Equatable {
     public var tcp: TCPSegment? { ipv4?.tcp }
 }
 
+/// A 48-bit Ethernet address in one integer: compared and hashed without the heap array that
+/// `MACAddress` holds (the analysis reads two per frame).
+struct MAC48: Hashable, Sendable, Comparable {
+    var value: UInt64
+
+    init(_ value: UInt64) { self.value = value }
+    init(_ mac: MACAddress) { value = mac.bytes.prefix(6).reduce(0) { $0 << 8 | UInt64($1) } }
+
+    var address: MACAddress { MACAddress(bytes: (0..<6).map { UInt8(truncatingIfNeeded: value >> (40 - 8 * UInt64($0))) })! }
+    static func < (l: Self, r: Self) -> Bool { l.value < r.value }
+}
+
+/// One frame's headers in fixed-size fields, decoded once per frame by the analysis (no heap
+/// allocation). `FrameDecoder.decode` builds the public `DecodedFrame` from it, so both read a frame
+/// the same way.
+struct Packet: Sendable {
+    enum Kind: UInt8, Sendable {
+        /// Shorter than an Ethernet header.
+        case runt
+        /// Neither ARP nor IPv4, or ARP/IPv4 too short or malformed to decode.
+        case other
+        case arp
+        /// IPv4 without a decoded TCP header.
+        case ipv4
+        /// IPv4 with its TCP header (ports and flags).
+        case tcp
+    }
+
+    var sourceMAC = MAC48(0)
+    var destinationMAC = MAC48(0)
+    /// IPv4 source address; for ARP, the sender's protocol address.
+    var source = IPv4Address(0)
+    /// IPv4 destination address; for ARP, the target's protocol address.
+    var destination = IPv4Address(0)
+    var sourcePort: UInt16 = 0
+    var destinationPort: UInt16 = 0
+    /// The EtherType after at most one 802.1Q tag.
+    var etherType: UInt16 = 0
+    /// Offset of the ARP or IPv4 header.
+    var l3: UInt16 = 0
+    /// Offset of the TCP header (`kind == .tcp`).
+    var l4: UInt16 = 0
+    var kind = Kind.runt
+    /// IPv4 protocol number.
+    var proto: UInt8 = 0
+    var tcpFlags: UInt8 = 0
+
+    var isIPv4: Bool { kind == .ipv4 || kind == .tcp }
+    /// A TCP connection request: SYN without ACK.
+    var isInitialSYN: Bool { kind == .tcp && tcpFlags & (TCPSegment.syn | TCPSegment.ack) == TCPSegment.syn }
+
+    /// Decodes Ethernet II, one optional 802.1Q tag, ARP (Ethernet/IPv4), IPv4 and TCP, never reading
+    /// past the end of `b` and decoding as much as its bytes allow (snapshot length).
+    init(_ b: UnsafeRawBufferPointer) {
+        guard b.count >= 14 else { return }
+        destinationMAC = MAC48(FrameDecoder.be48(b, 0))
+        sourceMAC = MAC48(FrameDecoder.be48(b, 6))
+        kind = .other
+        etherType = FrameDecoder.be16(b, 12)
+        var o = 14
+        if etherType == FrameDecoder.etherTypeVLAN {  // one 802.1Q tag
+            guard b.count >= 18 else { return }
+            etherType = FrameDecoder.be16(b, 16)
+            o = 18
+        }
+        l3 = UInt16(o)
+        switch etherType {
+        case FrameDecoder.etherTypeARP:
+            guard b.count >= o + 28, FrameDecoder.be16(b, o) == 1, FrameDecoder.be16(b, o + 2) == FrameDecoder.etherTypeIPv4,
+                  b[o + 4] == 6, b[o + 5] == 4 else { return }
+            kind = .arp
+            source = IPv4Address(FrameDecoder.be32(b, o + 14))
+            destination = IPv4Address(FrameDecoder.be32(b, o + 24))
+        case FrameDecoder.etherTypeIPv4:
+            guard b.count >= o + 20, b[o] >> 4 == 4 else { return }
+            let ihl = Int(b[o] & 0x0f) * 4
+            guard ihl >= 20 else { return }
+            kind = .ipv4
+            proto = b[o + 9]
+            source = IPv4Address(FrameDecoder.be32(b, o + 12))
+            destination = IPv4Address(FrameDecoder.be32(b, o + 16))
+            let fragmentOffset = FrameDecoder.be16(b, o + 6) & 0x1fff
+            let t = o + ihl
+            if proto == 6, fragmentOffset == 0, b.count >= t + 14 {
+                kind = .tcp
+                l4 = UInt16(t)
+                sourcePort = FrameDecoder.be16(b, t)
+                destinationPort = FrameDecoder.be16(b, t + 2)
+                tcpFlags = b[t + 13]
+            }
+        default:
+            return
+        }
+    }
+}
+
 /// Decodes Ethernet II frames: ARP, IPv4 and TCP. Tolerant of truncated frames (snapshot length):
 /// it never reads past the end and decodes as much as the bytes allow.
 public enum FrameDecoder {
@@ -126,62 +222,50 @@ public enum FrameDecoder {
 
     /// `nil` only when the frame is shorter than an Ethernet header.
     public static func decode(_ bytes: [UInt8], timestamp: Double) -> DecodedFrame? {
-        guard bytes.count >= 14,
-              let dst = MACAddress(bytes: bytes[0..<6]),
-              let src = MACAddress(bytes: bytes[6..<12]) else { return nil }
-        var etherType = be16(bytes, 12)
-        var offset = 14
-        if etherType == etherTypeVLAN {  // one 802.1Q tag
-            guard bytes.count >= 18 else { return DecodedFrame(timestamp: timestamp, sourceMAC: src, destinationMAC: dst, payload: .other(etherType: etherType)) }
-            etherType = be16(bytes, 16)
-            offset = 18
-        }
+        bytes.withUnsafeBytes { decode($0, timestamp: timestamp) }
+    }
+
+    /// `nil` only when the frame is shorter than an Ethernet header.
+    public static func decode(_ b: UnsafeRawBufferPointer, timestamp: Double) -> DecodedFrame? {
+        let p = Packet(b)
         let payload: DecodedFrame.Payload
-        switch etherType {
-        case etherTypeARP:
-            payload = decodeARP(bytes, offset).map { .arp($0) } ?? .other(etherType: etherType)
-        case etherTypeIPv4:
-            payload = decodeIPv4(bytes, offset).map { .ipv4($0) } ?? .other(etherType: etherType)
-        default:
-            payload = .other(etherType: etherType)
+        switch p.kind {
+        case .runt:
+            return nil
+        case .other:
+            payload = .other(etherType: p.etherType)
+        case .arp:
+            payload = .arp(arp(b, p))
+        case .ipv4, .tcp:
+            let o = Int(p.l3)
+            let totalLength = Int(be16(b, o + 2))
+            var packet = IPv4Packet(source: p.source, destination: p.destination, proto: p.proto, ttl: b[o + 8], totalLength: totalLength)
+            if p.kind == .tcp {
+                let t = Int(p.l4)
+                let dataOffset = Int(b[t + 12] >> 4) * 4
+                packet.tcp = TCPSegment(
+                    sourcePort: p.sourcePort, destinationPort: p.destinationPort,
+                    sequenceNumber: be32(b, t + 4), acknowledgmentNumber: be32(b, t + 8),
+                    flags: p.tcpFlags,
+                    payloadLength: max(0, totalLength - (t - o) - dataOffset))
+            }
+            payload = .ipv4(packet)
         }
-        return DecodedFrame(timestamp: timestamp, sourceMAC: src, destinationMAC: dst, payload: payload)
+        return DecodedFrame(timestamp: timestamp, sourceMAC: p.sourceMAC.address, destinationMAC: p.destinationMAC.address, payload: payload)
     }
 
-    static func decodeARP(_ b: [UInt8], _ o: Int) -> ARPPacket? {
-        guard b.count >= o + 28,
-              be16(b, o) == 1, be16(b, o + 2) == etherTypeIPv4, b[o + 4] == 6, b[o + 5] == 4,
-              let sha = MACAddress(bytes: b[(o + 8)..<(o + 14)]),
-              let spa = IPv4Address(bytes: b[(o + 14)..<(o + 18)]),
-              let tha = MACAddress(bytes: b[(o + 18)..<(o + 24)]),
-              let tpa = IPv4Address(bytes: b[(o + 24)..<(o + 28)]) else { return nil }
-        return ARPPacket(operation: be16(b, o + 6), senderMAC: sha, senderIP: spa, targetMAC: tha, targetIP: tpa)
+    /// The ARP fields of a frame `Packet` decoded as ARP.
+    static func arp(_ b: UnsafeRawBufferPointer, _ p: Packet) -> ARPPacket {
+        let o = Int(p.l3)
+        return ARPPacket(operation: be16(b, o + 6), senderMAC: MAC48(be48(b, o + 8)).address, senderIP: p.source,
+                         targetMAC: MAC48(be48(b, o + 18)).address, targetIP: p.destination)
     }
 
-    static func decodeIPv4(_ b: [UInt8], _ o: Int) -> IPv4Packet? {
-        guard b.count >= o + 20, b[o] >> 4 == 4 else { return nil }
-        let ihl = Int(b[o] & 0x0f) * 4
-        guard ihl >= 20,
-              let src = IPv4Address(bytes: b[(o + 12)..<(o + 16)]),
-              let dst = IPv4Address(bytes: b[(o + 16)..<(o + 20)]) else { return nil }
-        let totalLength = Int(be16(b, o + 2))
-        let proto = b[o + 9]
-        var packet = IPv4Packet(source: src, destination: dst, proto: proto, ttl: b[o + 8], totalLength: totalLength)
-        let fragmentOffset = be16(b, o + 6) & 0x1fff
-        let t = o + ihl
-        if proto == 6, fragmentOffset == 0, b.count >= t + 14 {
-            let dataOffset = Int(b[t + 12] >> 4) * 4
-            packet.tcp = TCPSegment(
-                sourcePort: be16(b, t), destinationPort: be16(b, t + 2),
-                sequenceNumber: be32(b, t + 4), acknowledgmentNumber: be32(b, t + 8),
-                flags: b[t + 13],
-                payloadLength: max(0, totalLength - ihl - dataOffset))
-        }
-        return packet
-    }
-
-    @inline(__always) static func be16(_ b: [UInt8], _ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
-    @inline(__always) static func be32(_ b: [UInt8], _ i: Int) -> UInt32 {
+    @inline(__always) static func be16(_ b: UnsafeRawBufferPointer, _ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
+    @inline(__always) static func be32(_ b: UnsafeRawBufferPointer, _ i: Int) -> UInt32 {
         UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+    }
+    @inline(__always) static func be48(_ b: UnsafeRawBufferPointer, _ i: Int) -> UInt64 {
+        UInt64(be16(b, i)) << 32 | UInt64(be32(b, i + 2))
     }
 }

@@ -134,7 +134,7 @@ public struct AnalysisReport: Sendable, Codable, Equatable {
     }
 }
 
-/// A captured frame as the analysis takes it (the caller converts from LblabCapture's frames).
+/// A captured frame as the analysis takes it, one at a time (tests, small captures).
 public struct RawFrame: Sendable, Equatable {
     public var timestamp: Double
     public var bytes: [UInt8]
@@ -143,4 +143,45 @@ public struct RawFrame: Sendable, Equatable {
         self.timestamp = timestamp
         self.bytes = bytes
     }
+}
+
+/// One capture point's frames as the analysis takes them: every frame's bytes back to back in one
+/// array, `ends[i]` the end of frame `i` (which starts at `ends[i - 1]`, or 0), and its timestamp.
+/// LblabCapture's `CapturedFrames` hands over its arrays as they are (no copy).
+public struct RawFrames: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let ends: [Int]
+    public let timestamps: [Double]
+
+    /// `ends` must rise (or stay) from 0 to at most `bytes.count`, with one timestamp per frame.
+    public init(bytes: [UInt8], ends: [Int], timestamps: [Double]) {
+        precondition(ends.count == timestamps.count, "RawFrames: \(ends.count) frame ends but \(timestamps.count) timestamps")
+        var last = 0
+        for e in ends {
+            precondition(e >= last && e <= bytes.count, "RawFrames: frame end \(e) out of order or past \(bytes.count) bytes")
+            last = e
+        }
+        self.bytes = bytes
+        self.ends = ends
+        self.timestamps = timestamps
+    }
+
+    public init(_ frames: [RawFrame]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.reduce(0) { $0 + $1.bytes.count })
+        var ends: [Int] = []
+        ends.reserveCapacity(frames.count)
+        for f in frames {
+            bytes += f.bytes
+            ends.append(bytes.count)
+        }
+        self.init(bytes: bytes, ends: ends, timestamps: frames.map(\.timestamp))
+    }
+
+    public var count: Int { ends.count }
+
+    /// Where frame `i` lies in `bytes`.
+    @inline(__always) public func range(of i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
+
+    public subscript(i: Int) -> RawFrame { RawFrame(timestamp: timestamps[i], bytes: Array(bytes[range(of: i)])) }
 }

@@ -125,15 +125,16 @@ extension LabRuntime {
     }
 
     /// Judges a run from its record and captures.
-    public static func analyze(_ record: RunRecord, captures: [String: [CapturedFrame]]) -> AnalysisReport {
-        LabAnalyzer.analyze(facts: record.facts, captures: captures.mapValues { $0.map { RawFrame(timestamp: $0.timestamp, bytes: $0.bytes) } },
+    public static func analyze(_ record: RunRecord, captures: [String: CapturedFrames]) -> AnalysisReport {
+        // The contiguous stores are handed over as they are (arrays are shared, not copied).
+        LabAnalyzer.analyze(facts: record.facts, captures: captures.mapValues { RawFrames(bytes: $0.bytes, ends: $0.ends, timestamps: $0.timestamps) },
                             outcomes: record.outcomes, expectations: record.expectations)
     }
 
     /// Judges a saved run again: `run.json` and one `<node>.pcap` per capture point in `directory`.
     public static func analyzeSaved(_ directory: String) throws -> (RunRecord, AnalysisReport) {
         let record = try RunRecord.read(from: directory)
-        var captures: [String: [CapturedFrame]] = [:]
+        var captures: [String: CapturedFrames] = [:]
         for point in record.points {
             let path = "\(directory)/\(point).pcap"
             if FileManager.default.fileExists(atPath: path) { captures[point] = try PcapFile.read(path) }
