@@ -49,17 +49,21 @@ extension LabAnalyzer {
         evidence.append("from captures: " + table(names, fromCapture) + " (\(run.flows.count) client flows on point \(facts.client.name))")
         if run.points[facts.client.name] == nil { evidence.append("no capture for the client point \(facts.client.name)") }
 
-        // Per-connection agreement.
+        // Per-connection agreement: every disagreement counted, the first few described.
+        var mismatchCount = 0
         var mismatches: [String] = []
         for o in outcomes {
             guard let s = o.server else { continue }
             let c = captureServer[o.localPort] ?? "no SYN on client point"
-            if c != s { mismatches.append("client port \(o.localPort): client says \(s), captures say \(c)") }
+            if c != s {
+                mismatchCount += 1
+                if mismatches.count < 5 { mismatches.append("client port \(o.localPort): client says \(s), captures say \(c)") }
+            }
         }
         let tablesAgree = nonZero(fromClient) == nonZero(fromCapture)
-        if !mismatches.isEmpty {
-            evidence.append("\(mismatches.count) connections disagree, e.g.:")
-            evidence += mismatches.prefix(5).map { "  " + $0 }
+        if mismatchCount > 0 {
+            evidence.append("\(mismatchCount) connections disagree, e.g.:")
+            evidence += mismatches.map { "  " + $0 }
         }
 
         let total = fromClient.values.reduce(0, +)
@@ -69,7 +73,7 @@ extension LabAnalyzer {
         var problems: [String] = []
         if total == 0 { problems.append("no answered connections to judge") }
         if !tablesAgree { problems.append("client and capture counts disagree") }
-        else if !mismatches.isEmpty { problems.append("\(mismatches.count) connections reached a different server than the client reports") }
+        else if mismatchCount > 0 { problems.append("\(mismatchCount) connections reached a different server than the client reports") }
         if !exp.passed { problems.append(exp.problem) }
         let passed = problems.isEmpty
         let summary = passed

@@ -126,6 +126,8 @@ public enum LabAnalyzer {
         let severalReceivers: [Int: [Int]]
         /// The lab's nodes by MAC (the first node listed wins if two share one).
         let nodeByMAC: [MAC48: String]
+        /// The real servers (indices into `facts.realServers`) by MAC (the first listed wins).
+        let realServerIndex: [MAC48: Int]
 
         init(facts: LabFacts, captures: [String: RawFrames]) {
             self.facts = facts
@@ -135,6 +137,9 @@ public enum LabAnalyzer {
                 byMAC[MAC48(h.mac)] = h.name
             }
             nodeByMAC = byMAC
+            var rsByMAC: [MAC48: Int] = [:]
+            for (i, rs) in facts.realServers.enumerated() where rsByMAC[MAC48(rs.mac)] == nil { rsByMAC[MAC48(rs.mac)] = i }
+            realServerIndex = rsByMAC
 
             // Flows: the client's SYNs to VIP:port on its own point.
             var number: [FlowID: Int32] = [:]
