@@ -47,21 +47,42 @@ indirect enum LabTree {
         pairs?.first { $0.key == key }?.keyLine
     }
 
-    /// Sets `path` (keys from the top) to a scalar, creating mappings on the way.
-    mutating func set(_ path: ArraySlice<String>, to value: String, setBy: String) {
+    /// Sets `path` (keys from the top) to a scalar, creating mappings on the way. In a sequence,
+    /// a component is an index (`services.0.scheduler`) or `*` for every item. Returns false when
+    /// the path names an item a sequence does not have.
+    @discardableResult
+    mutating func set(_ path: ArraySlice<String>, to value: String, setBy: String) -> Bool {
         guard let first = path.first else {
             self = .scalar(value, line: nil, setBy: setBy)
-            return
+            return true
+        }
+        if case .sequence(var items, let line) = self {
+            let targets: [Int]
+            if first == "*" { targets = Array(items.indices) } else if let i = Int(first), items.indices.contains(i) { targets = [i] } else { return false }
+            var ok = !targets.isEmpty
+            for i in targets { ok = items[i].set(path.dropFirst(), to: value, setBy: setBy) && ok }
+            self = .sequence(items, line: line)
+            return ok
         }
         var p = pairs ?? []
         let line = self.line
+        var ok = true
         if let i = p.firstIndex(where: { $0.key == first }) {
-            p[i].value.set(path.dropFirst(), to: value, setBy: setBy)
+            ok = p[i].value.set(path.dropFirst(), to: value, setBy: setBy)
         } else {
             var child = LabTree.mapping([], line: nil)
-            child.set(path.dropFirst(), to: value, setBy: setBy)
+            ok = child.set(path.dropFirst(), to: value, setBy: setBy)
             p.append((key: first, keyLine: nil, value: child))
         }
         self = .mapping(p, line: line)
+        return ok
+    }
+}
+
+extension LabTree {
+    /// The items of a sequence.
+    var items: [LabTree]? {
+        if case .sequence(let s, _) = self { return s }
+        return nil
     }
 }

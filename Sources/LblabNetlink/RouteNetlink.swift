@@ -45,16 +45,21 @@ public final class RouteNetlink: @unchecked Sendable {
         try send(operation) { RouteRequests.encodeSetUp(linkIndex: linkIndex, sequence: $0) }
     }
 
-    /// Adds IFA_LOCAL + IFA_ADDRESS (+ IFA_BROADCAST when the prefix is shorter than /31).
-    public func addAddress(_ address: IPv4Interface, link: String) throws {
+    /// Creates an IP-in-IP tunnel interface that unwraps packets addressed to `local`.
+    public func createIPIPTunnel(name: String, local: IPv4Address) throws {
+        try send("create ipip tunnel \(name) (local \(local))") { RouteRequests.encodeCreateIPIPTunnel(name: name, local: local, sequence: $0) }
+    }
+
+    /// Adds IFA_LOCAL + IFA_ADDRESS (+ IFA_BROADCAST for IPv4 when the prefix is shorter than /31).
+    public func addAddress(_ address: IPInterface, link: String) throws {
         let operation = "add address \(address) to \(link)"
         let linkIndex = try index(of: link, for: operation)
         try send(operation) { RouteRequests.encodeAddAddress(address, linkIndex: linkIndex, sequence: $0) }
     }
 
     /// Adds a main-table route; without a gateway the route is on-link (scope link).
-    public func addRoute(to destination: IPv4Interface, via gateway: IPv4Address?, link: String?) throws {
-        var operation = "add route \(destination.network)/\(destination.prefixLength)"
+    public func addRoute(to destination: IPInterface, via gateway: IPAddress?, link: String?) throws {
+        var operation = "add route \(destination.prefixLength == 0 ? "default" : destination.subnet.description)"
         if let gateway { operation += " via \(gateway)" }
         if let link { operation += " dev \(link)" }
         let linkIndex = try link.map { try index(of: $0, for: operation) }
@@ -64,7 +69,7 @@ public final class RouteNetlink: @unchecked Sendable {
     }
 
     /// Deletes an ARP entry; a missing entry (ENOENT) is not an error.
-    public func deleteNeighbour(_ address: IPv4Address, link: String) throws {
+    public func deleteNeighbour(_ address: IPAddress, link: String) throws {
         let operation = "delete neighbour \(address) on \(link)"
         let linkIndex = try index(of: link, for: operation)
         do {

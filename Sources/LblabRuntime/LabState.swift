@@ -24,6 +24,8 @@ public struct LabState: Codable, Sendable {
     /// Every namespace of the lab (switch first), created or about to be.
     public var namespaces: [String]
     public var agents: [Agent]
+    /// The steps that built the lab, in order: `down` undoes exactly these (`Plan.teardown(of:)`).
+    public var steps: [Step]
 
     public var lab: String { spec.name }
 }

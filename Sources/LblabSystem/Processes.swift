@@ -74,6 +74,16 @@ public enum Processes {
         return out.sorted()
     }
 
+    /// The inode of `pid`'s network namespace (`/proc/PID/ns/net -> net:[N]`).
+    public static func namespaceInode(of pid: Int32) -> UInt64? {
+        var link = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/\(pid)/ns/net", &link, link.count - 1)
+        guard n > 6 else { return nil }
+        let text = String(decoding: link[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard text.hasPrefix("net:["), text.hasSuffix("]") else { return nil }
+        return UInt64(text.dropFirst(5).dropLast())
+    }
+
     /// The short command name of `pid` (`/proc/PID/comm`).
     public static func commandName(_ pid: Int32) -> String? {
         readSmallFile("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
