@@ -49,7 +49,7 @@ struct Test: ParsableCommand {
         }
         if !output.json {
             print("this kernel (\(Kernel.release)) has no IPVS: running `lblab test` in a kernel VM (\(vm.kernel), virtme-ng, QEMU)")
-            fflush(stdout)  // before the VM writes to the same terminal
+            fflush(nil)  // before the VM writes to the same terminal (nil: every output stream)
         }
         var args = [executablePath, "test", spec.source ?? lab] + settings.settings.flatMap { ["--set", $0] }
         var writable: [String] = []
