@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "lblab", targets: ["lblab"]),
+        .executable(name: "lblab-agent", targets: ["lblab-agent"]),
         .library(name: "LblabRuntime", targets: ["LblabRuntime"]),
     ],
     dependencies: [
@@ -20,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CLblabSys"),
+        /// The real servers' HTTP agent: a small C program lblab starts in each real server's namespace.
+        .executableTarget(name: "lblab-agent", dependencies: ["CLblabSys"]),
 
         // Stage modules, in data-flow order.
         .target(name: "LblabTypes", swiftSettings: swift6),

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CMnl
+import Foundation
 import LblabTypes
 
 /// rtnetlink (NETLINK_ROUTE) in the namespace the socket was opened in.
@@ -34,15 +35,12 @@ public final class RouteNetlink: @unchecked Sendable {
     /// Enslaves `link` to `master` (a bridge).
     public func setMaster(link: String, master: String) throws {
         let operation = "attach \(link) to \(master)"
-        let linkIndex = try index(of: link, for: operation)
         let masterIndex = try index(of: master, for: operation)
-        try send(operation) { RouteRequests.encodeSetMaster(linkIndex: linkIndex, masterIndex: masterIndex, sequence: $0) }
+        try send(operation, link: link) { RouteRequests.encodeSetLink(name: link, masterIndex: masterIndex, sequence: $0) }
     }
 
     public func setUp(link: String) throws {
-        let operation = "set \(link) up"
-        let linkIndex = try index(of: link, for: operation)
-        try send(operation) { RouteRequests.encodeSetUp(linkIndex: linkIndex, sequence: $0) }
+        try send("set \(link) up", link: link) { RouteRequests.encodeSetLink(name: link, up: true, sequence: $0) }
     }
 
     /// Creates an IP-in-IP tunnel interface that unwraps packets addressed to `local`.
@@ -100,7 +98,18 @@ public final class RouteNetlink: @unchecked Sendable {
 
     // MARK: - Private
 
+    /// Link indexes this socket looked up (links are never renamed or re-created under lblab).
+    private var knownIndexes: [String: Int32] = [:]
+    private let indexLock = NSLock()
+
     private func index(of name: String, for operation: String) throws -> Int32 {
+        if let i = indexLock.withLock({ knownIndexes[name] }) { return i }
+        let i = try lookUpIndex(of: name, for: operation)
+        indexLock.withLock { knownIndexes[name] = i }
+        return i
+    }
+
+    private func lookUpIndex(of name: String, for operation: String) throws -> Int32 {
         do {
             let sequence = socket.nextSequence()
             let replies = try socket.transact(RouteRequests.encodeGetLink(name: name, sequence: sequence),
@@ -118,6 +127,13 @@ public final class RouteNetlink: @unchecked Sendable {
     private func send(_ operation: String, _ encode: (UInt32) -> [UInt8]) throws {
         let sequence = socket.nextSequence()
         _ = try socket.transact(encode(sequence), sequence: sequence, operation: operation)
+    }
+
+    /// A request that names `link`: ENODEV means there is no such link.
+    private func send(_ operation: String, link: String, _ encode: (UInt32) -> [UInt8]) throws {
+        do { try send(operation, encode) } catch let error as NetlinkError where error.errno == ENODEV {
+            throw NetlinkError(operation: operation, errno: ENODEV, hint: "no link named \(link)", kernelMessage: error.kernelMessage)
+        }
     }
 
     private func dump(_ operation: String, type: Int, family: UInt8) throws -> [NetlinkMessage] {

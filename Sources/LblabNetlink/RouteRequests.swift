@@ -49,6 +49,21 @@ enum RouteRequests {
         return m.bytes
     }
 
+    /// `RTM_NEWLINK` naming the link by IFLA_IFNAME (ifi_index 0: the kernel looks the name up),
+    /// setting IFLA_MASTER and/or IFF_UP: one request, no index lookup first.
+    static func encodeSetLink(name: String, masterIndex: Int32? = nil, up: Bool = false, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
+        var info = ifinfomsg()
+        if up {
+            info.ifi_flags = C.iffUp
+            info.ifi_change = C.iffUp
+        }
+        m.putHeader(info)
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        if let masterIndex { m.put(UInt16(IFLA_MASTER), u32: UInt32(bitPattern: masterIndex)) }
+        return m.bytes
+    }
+
     /// `RTM_NEWLINK` with ifi_flags = ifi_change = IFF_UP (as `ip link set … up`).
     static func encodeSetUp(linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)

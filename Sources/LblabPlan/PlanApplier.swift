@@ -6,10 +6,25 @@ public protocol StepExecutor: AnyObject {
     /// Called before a batch of steps runs (a whole plan, or a whole teardown), so an executor can
     /// start slow work for all of them at once (e.g. signal every agent before waiting for each).
     func willExecute(_ steps: [Step])
+    /// Called after the last step of a batch: work a step started and did not wait for (e.g. an
+    /// agent that has yet to listen) must be finished here, or fail as `DeferredStepError`.
+    func finish() throws
 }
 
 extension StepExecutor {
     public func willExecute(_ steps: [Step]) {}
+    public func finish() throws {}
+}
+
+/// A step whose work finished only in `StepExecutor.finish()`, and failed there.
+public struct DeferredStepError: Error {
+    public var step: Step
+    public var cause: any Error
+
+    public init(step: Step, cause: any Error) {
+        self.step = step
+        self.cause = cause
+    }
 }
 
 /// What a step left behind that the lab's state must remember.
@@ -60,6 +75,9 @@ public final class PlanApplier {
             }
             let d = clock.now - t0
             onStep?(i, step, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        }
+        do { try executor.finish() } catch let e as DeferredStepError {
+            throw StepFailure(step: e.step, index: steps.firstIndex(of: e.step) ?? steps.count - 1, cause: e.cause)
         }
     }
 

@@ -84,6 +84,21 @@ final class KernelExecutor: StepExecutor {
         }
     }
 
+    /// Agents started and not yet listening: `finish()` waits for them all at once.
+    private var pending: [(agent: Processes.PendingAgent, step: Step, port: UInt16)] = []
+
+    func finish() throws {
+        defer { pending = [] }
+        var failure: DeferredStepError?
+        for p in pending {
+            do { try Processes.waitUntilListening(p.agent, port: p.port) } catch {
+                agents[p.agent.node] = nil
+                failure = failure ?? DeferredStepError(step: p.step, cause: error)
+            }
+        }
+        if let failure { throw failure }
+    }
+
     func execute(_ step: Step) throws -> StepOutcome {
         if let failAfter, executed >= failAfter, step.undo != .nothing {
             throw RuntimeError.system("injected failure (LBLAB_FAIL_AFTER_STEPS=\(failAfter))", ECANCELED)
@@ -119,9 +134,10 @@ final class KernelExecutor: StepExecutor {
             case .tcp: break
             case .udp: throw RuntimeError.system("start the agent of \(node): UDP agents are not supported yet", EPROTONOSUPPORT)
             }
-            let pid = try Processes.startHTTPAgent(in: try handles.namespace(ns), port: port, nodeName: node)
-            agents[node] = pid
-            return .startedAgent(node: node, namespace: ns, pid: pid)
+            let agent = try Processes.spawnAgent(in: try handles.namespace(ns), port: port, nodeName: node)
+            agents[node] = agent.pid
+            pending.append((agent, step, port))
+            return .startedAgent(node: node, namespace: ns, pid: agent.pid)
         case .stopAgent(_, let node):
             if let pid = agents[node], Processes.commandName(pid) == Processes.agentName { Processes.stop(pid) }
             agents[node] = nil
