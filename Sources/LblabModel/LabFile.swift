@@ -8,6 +8,7 @@ public enum LabFile {
     /// `KEY=VALUE` settings (`scheduler=wrr`, `arp_fix=false`, `rs1.weight=3`, or any dotted
     /// key of the file) applied before validation.
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> LabSpec {
+        try LabFileLimits.standard.check(text, file: file)
         let node: Node?
         do {
             // The basic resolver: every scalar stays a string (the validator types them), and
@@ -28,10 +29,7 @@ public enum LabFile {
 
     /// Reads and validates the lab file at `path`.
     public static func load(_ path: String, overrides: [String] = []) throws -> LabSpec {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LabFileError(file: path, key: "", problem: "cannot read the file", valid: "a lab name from `lblab list` or a path to a .yaml file")
-        }
-        var spec = try parse(String(decoding: data, as: UTF8.self), file: path, overrides: overrides)
+        var spec = try parse(try LabFileLimits.standard.read(path), file: path, overrides: overrides)
         spec.source = URL(fileURLWithPath: path).standardizedFileURL.path
         return spec
     }
@@ -44,6 +42,7 @@ public enum LabFile {
     ]
 
     static func apply(override: String, to tree: inout LabTree, file: String) throws {
+        try LabFileLimits.standard.check(override: override)
         guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
             throw LabFileError(file: "--set \(override)", key: override, problem: "expected KEY=VALUE",
                                valid: "e.g. scheduler=wrr, arp_fix=false, rs1.weight=3")
