@@ -127,7 +127,7 @@ public struct LabFileLimits: Sendable, Equatable {
         let (line, _) = Self.position(ofByte: maxBytes, in: bytes)
         throw LabFileError(file: file, key: "", line: line,
                            problem: "the file is larger than lblab reads (\(maxBytes) bytes; the limit falls on this line)",
-                           valid: "a lab file under \(maxBytes / 1024) KiB")
+                           valid: "a lab file of at most \(maxBytes / 1024) KiB")
     }
 
     /// One pass of libyaml's event parser: depth, node count, value size, aliases, documents.
@@ -166,7 +166,7 @@ public struct LabFileLimits: Sendable, Equatable {
                 depth += 1
                 nodes += 1
                 if depth > maxDepth {
-                    throw refuse("nested more than \(maxDepth) levels deep (a lab file needs about 4)", valid: "a lab file's mappings and lists")
+                    throw refuse("nested more than \(maxDepth) levels deep (a lab file needs about 4)", valid: "at most \(maxDepth) levels of mappings and lists")
                 }
             case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
                 depth -= 1

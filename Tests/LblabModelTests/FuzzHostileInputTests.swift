@@ -116,7 +116,7 @@ import Testing
         #expect(padded.utf8.count == max)
         parses(Array(padded.utf8))
         let e = refused(Array((padded + "#").utf8), line: padded.split(separator: "\n", omittingEmptySubsequences: false).count, "larger than lblab reads")
-        #expect(e?.valid?.contains("1024 KiB") == true)
+        #expect(e?.valid?.contains("at most 1024 KiB") == true)
     }
 
     @Test func readingStopsAtTheLimit() throws {
