@@ -5,7 +5,8 @@ import Yams
 indirect enum LabTree {
     case scalar(String, line: Int?, setBy: String?)
     /// Pairs keep the line of their key: errors about a key point at the key, not its value.
-    case mapping([(key: String, keyLine: Int?, value: LabTree)], line: Int?)
+    /// A mapping a `--set` created has no line, and names that `--set`.
+    case mapping([(key: String, keyLine: Int?, value: LabTree)], line: Int?, setBy: String? = nil)
     case sequence([LabTree], line: Int?)
 
     init(_ node: Node) {
@@ -19,17 +20,19 @@ indirect enum LabTree {
 
     var line: Int? {
         switch self {
-        case .scalar(_, let l, _), .mapping(_, let l), .sequence(_, let l): l
+        case .scalar(_, let l, _), .mapping(_, let l, _), .sequence(_, let l): l
         }
     }
 
     var setBy: String? {
-        if case .scalar(_, _, let s) = self { return s }
-        return nil
+        switch self {
+        case .scalar(_, _, let s), .mapping(_, _, let s): s
+        case .sequence: nil
+        }
     }
 
     var pairs: [(key: String, keyLine: Int?, value: LabTree)]? {
-        if case .mapping(let p, _) = self { return p }
+        if case .mapping(let p, _, _) = self { return p }
         return nil
     }
 
@@ -66,15 +69,16 @@ indirect enum LabTree {
         }
         var p = pairs ?? []
         let line = self.line
+        let origin = pairs == nil ? setBy : self.setBy   // a value replaced by a mapping: the --set made it
         var ok = true
         if let i = p.firstIndex(where: { $0.key == first }) {
             ok = p[i].value.set(path.dropFirst(), to: value, setBy: setBy)
         } else {
-            var child = LabTree.mapping([], line: nil)
+            var child = LabTree.mapping([], line: nil, setBy: setBy)
             ok = child.set(path.dropFirst(), to: value, setBy: setBy)
             p.append((key: first, keyLine: nil, value: child))
         }
-        self = .mapping(p, line: line)
+        self = .mapping(p, line: pairs == nil ? nil : line, setBy: origin)
         return ok
     }
 }
