@@ -236,8 +236,13 @@ import LblabTypes
         let e = try #require(labError(text))
         #expect(e.key == "service.vip" && e.line == 3)
         #expect(e.problem == "client c cannot reach 198.51.100.100: it is in no subnet the client shares with d, and no route of the client covers it")
+        // A route elsewhere does not help.
+        let elsewhere = try #require(labError(text.replacingOccurrences(of: "203.0.113.10/24}", with: "203.0.113.10/24, routes: [{to: 198.51.101.0/24, via: 203.0.113.1}]}")))
+        #expect(elsewhere.key == "service.vip" && elsewhere.problem.hasPrefix("client c cannot reach 198.51.100.100"))
         let routed = try parse(text.replacingOccurrences(of: "203.0.113.10/24}", with: "203.0.113.10/24, routes: [{to: 198.51.100.100/32, via: 203.0.113.1}]}"))
         #expect(routed.node(named: "c")?.routes == [RouteSpec(destination: prefix("198.51.100.100/32"), gateway: ip("203.0.113.1"))])
+        #expect(try parse(text.replacingOccurrences(of: "203.0.113.10/24}", with: "203.0.113.10/24, gateway: 203.0.113.1}")).traffic.client == "c",
+                "a default route covers the VIP")
     }
 
     /// The real server must share a subnet AND a segment with its dispatcher.

@@ -289,6 +289,13 @@ import LblabTypes
         #expect(small == message(type: 20, flags: createFlags, seq: 8, [2, 28, 0, 0] + le32(2)
             + attr(2, [203, 0, 113, 35]) + attr(1, [203, 0, 113, 35]) + attr(4, [203, 0, 113, 47])))
 
+        // A /30 still has a broadcast address; a point-to-point /31 has none (RFC 3021).
+        let thirty = RouteRequests.encodeAddAddress(IPInterface("192.0.2.5/30")!, linkIndex: 2, sequence: 8)
+        #expect(Array(thirty.suffix(8)) == [8, 0, 4, 0, 192, 0, 2, 7])
+        let p2p = RouteRequests.encodeAddAddress(IPInterface("192.0.2.4/31")!, linkIndex: 2, sequence: 8)
+        #expect(p2p == message(type: 20, flags: createFlags, seq: 8, [2, 31, 0, 0] + le32(2)
+            + attr(2, [192, 0, 2, 4]) + attr(1, [192, 0, 2, 4])))
+
         // A VIP as /32: no IFA_BROADCAST.
         let host = RouteRequests.encodeAddAddress(IPInterface("198.51.100.100/32")!, linkIndex: 1, sequence: 8)
         #expect(host == message(type: 20, flags: createFlags, seq: 8, [2, 32, 0, 0] + le32(1)

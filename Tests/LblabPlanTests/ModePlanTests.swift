@@ -300,6 +300,28 @@ import LblabTypes
         #expect(dests == ["10.0.0.100 10.0.0.21", "10.0.0.100 10.0.0.22", "10.0.0.101 10.0.0.22"])
     }
 
+    /// The VIP goes on the dispatcher interface whose subnet holds it, wherever that interface is.
+    @Test func vipOnTheInterfaceOnItsSubnet() throws {
+        let spec = try LabFile.parse("""
+            name: swapped
+            mode: nat
+            segments: [front, back]
+            service: {vip: 198.51.100.100}
+            nodes:
+              c: {role: client, segment: front, address: 198.51.100.10/24}
+              d:
+                role: dispatcher
+                interfaces:
+                  back0: {segment: back, address: 203.0.113.1/24}
+                  front0: {segment: front, address: 198.51.100.2/24}
+              r1: {role: real, segment: back, address: 203.0.113.21/24}
+            """, file: "swapped.yaml")
+        let steps = Planner.plan(spec).steps
+        #expect(steps.contains(.addAddress(namespace: "lblab-swapped-d", link: "front0", address: prefix("198.51.100.100/32"))))
+        #expect(!steps.contains(.addAddress(namespace: "lblab-swapped-d", link: "back0", address: prefix("198.51.100.100/32"))))
+        #expect(steps.contains(.createVeth(namespace: "lblab-swapped-switch", name: "d-front0", peerNamespace: "lblab-swapped-d", peerName: "front0")))
+    }
+
     /// A VIP outside every subnet, reached by the client's route: it goes on the dispatcher's
     /// interface that the route's gateway is on.
     @Test func vipOnTheInterfaceTheClientRoutesTo() throws {
