@@ -4,15 +4,16 @@ import LblabModel
 @testable import LblabPlan
 import LblabTypes
 
-/// Properties every plan must have, checked on every shipped lab and on the variants the issue
-/// names (the wrong variants build too: they must fail at `lblab test`, not at `up`).
+/// Every shipped lab, and the variants the issue names (the wrong variants build too: they must
+/// fail at `lblab test`, not at `up`).
 let invariantCases: [(lab: String, overrides: [String])] = shippedLabs.map { ($0, []) } + [
-        ("dr-basic", ["arp_fix=false"]), ("dr-basic", ["rs1.rp_filter=1"]), ("dr-basic", ["rs1.forward=masq"]),
-        ("tun-basic", ["rs1.tunnel=false"]), ("tun-basic", ["rs2.rp_filter=1"]),
-        ("nat-basic", ["dispatcher.ip_forward=false"]), ("nat-basic", ["rs1.gateway=203.0.113.254"]),
-        ("dr-scale", ["rs.count=3", "rs2.weight=0"]),
-    ]
+    ("dr-basic", ["arp_fix=false"]), ("dr-basic", ["rs1.rp_filter=1"]), ("dr-basic", ["rs1.forward=masq"]),
+    ("tun-basic", ["rs1.tunnel=false"]), ("tun-basic", ["rs2.rp_filter=1"]),
+    ("nat-basic", ["dispatcher.ip_forward=false"]), ("nat-basic", ["rs1.gateway=203.0.113.254"]),
+    ("dr-scale", ["rs.count=3", "rs2.weight=0"]),
+]
 
+/// Properties every plan must have.
 @Suite struct PlanInvariantTests {
     @Test(arguments: invariantCases)
     func everyStepActsInANamespaceThatAlreadyExists(lab: String, overrides: [String]) throws {
