@@ -121,9 +121,13 @@ public enum Planner {
             }
         }
         if node.ipForward { b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: "1"), "forwarding on") }
-        let port = services.first?.port ?? 80
-        b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: services.first?.proto ?? .tcp),
-              "the built-in HTTP server of \(node.name), answering with its name on every address, the VIP included")
+        // One server per port the node's services use.
+        var ports: [(UInt16, TransportProtocol)] = []
+        for s in services where !ports.contains(where: { $0 == (s.port, s.proto) }) { ports.append((s.port, s.proto)) }
+        for (port, proto) in ports {
+            b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: proto),
+                  "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
+        }
     }
 
     /// The first service of each VIP: services may share a VIP (ports 80 and 443), a node holds it once.

@@ -35,7 +35,7 @@ import LblabTypes
              "ip netns exec d ipvsadm -a -t 198.51.100.100:80 -r 203.0.113.21:8080 -m -w 4"),
             (.startAgent(namespace: "r", node: "rs1", port: 8080, proto: .tcp), "ip netns exec r lblab-agent --name rs1 --tcp 8080 &   # lblab's built-in server"),
             (.startAgent(namespace: "r", node: "rs1", port: 53, proto: .udp), "ip netns exec r lblab-agent --name rs1 --udp 53 &   # lblab's built-in server"),
-            (.stopAgent(namespace: "r", node: "rs1"), "ip netns pids r | xargs -r kill   # stop rs1's server"),
+            (.stopAgent(namespace: "r", node: "rs1", port: 8080), "ip netns exec r pkill -xf 'lblab-agent --name rs1 --tcp 8080'   # stop rs1's server on port 8080"),
         ]
         for (step, command) in cases { #expect(step.command == command) }
     }

@@ -291,6 +291,11 @@ import LblabTypes
         #expect(vipHolders(steps) == ["d/eth0 10.0.0.100", "r1/\(link) 10.0.0.100", "r2/\(link) 10.0.0.100"])
         #expect(steps.filter { if case .addService = $0 { true } else { false } }.count == 2)
         #expect(steps.filter { if case .addDestination = $0 { true } else { false } }.count == 4)
+        // One server per port on each real server, each undone on its own.
+        let agents = steps.compactMap { s -> String? in if case .startAgent(_, let node, let port, _) = s { "\(node):\(port)" } else { nil } }
+        #expect(agents == ["r1:80", "r1:443", "r2:80", "r2:443"])
+        let stops = Plan.teardown(of: steps).compactMap { s -> String? in if case .stopAgent(_, let node, let port) = s { "\(node):\(port)" } else { nil } }
+        #expect(stops == ["r2:443", "r2:80", "r1:443", "r1:80"])
     }
 
     @Test func twoVIPs() throws {

@@ -17,9 +17,9 @@ final class RecordingExecutor: StepExecutor {
     func execute(_ step: Step) throws -> StepOutcome {
         executed.append(step)
         if failing.contains(step) { throw Failure(step: step) }
-        if case .startAgent(let ns, let node, _, _) = step {
+        if case .startAgent(let ns, let node, let port, _) = step {
             nextPID += 1
-            return .startedAgent(node: node, namespace: ns, pid: nextPID)
+            return .startedAgent(node: node, namespace: ns, port: port, pid: nextPID)
         }
         return .done
     }
@@ -62,8 +62,8 @@ let failurePoints: [Int] = {
         #expect(reported.map(\.0) == Array(steps.indices))
         #expect(reported.map(\.1) == steps)
         #expect(applier.agents == [
-            .startedAgent(node: "rs1", namespace: "lblab-dr-basic-rs1", pid: 4001),
-            .startedAgent(node: "rs2", namespace: "lblab-dr-basic-rs2", pid: 4002),
+            .startedAgent(node: "rs1", namespace: "lblab-dr-basic-rs1", port: 80, pid: 4001),
+            .startedAgent(node: "rs2", namespace: "lblab-dr-basic-rs2", port: 80, pid: 4002),
         ])
     }
 
@@ -109,11 +109,11 @@ let failurePoints: [Int] = {
         executor.failing = [rs2Agent]
         let applier = PlanApplier(executor: executor)
         #expect(throws: StepFailure.self) { try applier.apply(steps) }
-        #expect(applier.agents == [.startedAgent(node: "rs1", namespace: "lblab-dr-basic-rs1", pid: 4001)])
+        #expect(applier.agents == [.startedAgent(node: "rs1", namespace: "lblab-dr-basic-rs1", port: 80, pid: 4001)])
         applier.rollback()
         let undone = Array(executor.executed.dropFirst(steps.count))
         #expect(undone == [
-            .stopAgent(namespace: "lblab-dr-basic-rs1", node: "rs1"),
+            .stopAgent(namespace: "lblab-dr-basic-rs1", node: "rs1", port: 80),
             .deleteNamespace(name: "lblab-dr-basic-rs2"), .deleteNamespace(name: "lblab-dr-basic-rs1"),
             .deleteNamespace(name: "lblab-dr-basic-dispatcher"), .deleteNamespace(name: "lblab-dr-basic-client"),
             .deleteNamespace(name: "lblab-dr-basic-switch"),
@@ -125,7 +125,7 @@ let failurePoints: [Int] = {
         let executor = RecordingExecutor()
         let applier = PlanApplier(executor: executor)
         try applier.apply(steps)
-        executor.failing = [.stopAgent(namespace: "lblab-dr-basic-rs2", node: "rs2"), .deleteNamespace(name: "lblab-dr-basic-client")]
+        executor.failing = [.stopAgent(namespace: "lblab-dr-basic-rs2", node: "rs2", port: 80), .deleteNamespace(name: "lblab-dr-basic-client")]
         let failures = applier.rollback()
         let teardown = Plan.teardown(of: steps)
         #expect(Array(executor.executed.dropFirst(steps.count)) == teardown, "every undo step was tried")
@@ -144,7 +144,7 @@ let failurePoints: [Int] = {
         let expected = steps.reversed().compactMap { s -> Step? in
             switch s {
             case .createNamespace(let n): .deleteNamespace(name: n)
-            case .startAgent(let ns, let node, _, _): .stopAgent(namespace: ns, node: node)
+            case .startAgent(let ns, let node, let port, _): .stopAgent(namespace: ns, node: node, port: port)
             default: nil
             }
         }
@@ -156,7 +156,7 @@ let failurePoints: [Int] = {
         let executor = RecordingExecutor()
         _ = PlanApplier.teardown(steps, with: executor)
         #expect(executor.executed == [
-            .stopAgent(namespace: "lblab-dr-basic-rs2", node: "rs2"), .stopAgent(namespace: "lblab-dr-basic-rs1", node: "rs1"),
+            .stopAgent(namespace: "lblab-dr-basic-rs2", node: "rs2", port: 80), .stopAgent(namespace: "lblab-dr-basic-rs1", node: "rs1", port: 80),
             .deleteNamespace(name: "lblab-dr-basic-rs2"), .deleteNamespace(name: "lblab-dr-basic-rs1"),
             .deleteNamespace(name: "lblab-dr-basic-dispatcher"), .deleteNamespace(name: "lblab-dr-basic-client"),
             .deleteNamespace(name: "lblab-dr-basic-switch"),

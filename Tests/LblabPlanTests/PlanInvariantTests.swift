@@ -114,7 +114,7 @@ let invariantCases: [(lab: String, overrides: [String])] = shippedLabs.map { ($0
         }
         // The stops pair with the starts: same namespace, same node.
         for s in steps {
-            if case .startAgent(let ns, let node, _, _) = s { #expect(down.count(of: .stopAgent(namespace: ns, node: node)) == 1) }
+            if case .startAgent(let ns, let node, let port, _) = s { #expect(down.count(of: .stopAgent(namespace: ns, node: node, port: port)) == 1) }
         }
     }
 

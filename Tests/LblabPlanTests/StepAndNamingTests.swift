@@ -11,7 +11,7 @@ import LblabTypes
     /// goes with its namespace; the teardown steps need no undo.
     @Test func undoOfEveryStepKind() {
         #expect(Step.createNamespace(name: "a").undo == .step(.deleteNamespace(name: "a")))
-        #expect(Step.startAgent(namespace: "a", node: "n", port: 80, proto: .tcp).undo == .step(.stopAgent(namespace: "a", node: "n")))
+        #expect(Step.startAgent(namespace: "a", node: "n", port: 80, proto: .tcp).undo == .step(.stopAgent(namespace: "a", node: "n", port: 80)))
         let inside: [Step] = [
             .setSysctl(namespace: "a", key: "k", value: "v"), .createBridge(namespace: "a", name: "br-lan"),
             .createVeth(namespace: "a", name: "x", peerNamespace: "b", peerName: "eth0"),
@@ -27,8 +27,8 @@ import LblabTypes
             #expect(s.namespace == "a")
         }
         #expect(Step.deleteNamespace(name: "a").undo == .nothing)
-        #expect(Step.stopAgent(namespace: "a", node: "n").undo == .nothing)
-        #expect(Step.deleteNamespace(name: "a").namespace == "a" && Step.stopAgent(namespace: "a", node: "n").namespace == "a")
+        #expect(Step.stopAgent(namespace: "a", node: "n", port: 80).undo == .nothing)
+        #expect(Step.deleteNamespace(name: "a").namespace == "a" && Step.stopAgent(namespace: "a", node: "n", port: 80).namespace == "a")
     }
 
     /// A veth lives in the switch namespace: its peer dies with the pair, so it is not undone twice.
@@ -43,7 +43,7 @@ import LblabTypes
             .createNamespace(name: "s"), .setUp(namespace: "s", link: "lo"),
         ]
         #expect(Plan.teardown(of: steps) == [
-            .deleteNamespace(name: "s"), .stopAgent(namespace: "r", node: "r"), .deleteNamespace(name: "r"), .deleteNamespace(name: "sw"),
+            .deleteNamespace(name: "s"), .stopAgent(namespace: "r", node: "r", port: 80), .deleteNamespace(name: "r"), .deleteNamespace(name: "sw"),
         ])
     }
 }

@@ -47,7 +47,7 @@ extension Step {
         return nil
     }
     var stoppedAgent: String? {
-        if case .stopAgent(let ns, _) = self { return ns }
+        if case .stopAgent(let ns, _, _) = self { return ns }
         return nil
     }
 }
