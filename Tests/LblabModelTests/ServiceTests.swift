@@ -93,7 +93,7 @@ import LblabTypes
         #expect(try parse(lab(services)).services.map(\.scheduler) == [.rr, .lc])
         let e = try #require(labError(lab(services, extra: "traffic: {service: api}")))
         #expect(e.key == "expect.distribution")
-        #expect(e.line == 11, "points at the scheduler of the service the traffic goes to")
+        #expect(e.line == 10, "points at the scheduler of the service the traffic goes to (the second item)")
         #expect(e.problem == "lblab has no exact distribution rule for scheduler 'lc' yet")
         #expect(e.valid == "equal, weights, none (or scheduler rr / wrr)")
     }
