@@ -10,7 +10,7 @@ import LblabTypes
 /// The outcome of `lblab test`: the traffic, the captures and the verdicts.
 public struct TestReport: Sendable, Codable {
     public var lab: String
-    public var scheduler: String
+    public var scheduler: Scheduler
     public var arpFix: Bool
     public var connections: Int
     public var concurrency: Int
@@ -80,20 +80,22 @@ extension LabRuntime {
 
     private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, captureDirectory dir: String, started t0: Date,
                          progress: ((String) -> Void)?) throws -> TestReport {
-        let facts = try labFacts(spec, handles: handles)
-        let clientNS = LabNames.namespace(lab: spec.name, node: spec.client.name)
+        let target = try TrafficTarget(spec)
+        let facts = try labFacts(spec, target, handles: handles)
+        let clientNS = LabNames.namespace(lab: spec.name, node: target.client.name)
         // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
-        try handles.route(clientNS).deleteNeighbour(spec.service.vip, link: LabNames.nodeInterface)
+        for i in target.client.interfaces { try handles.route(clientNS).deleteNeighbour(target.service.vip, link: i.name) }
 
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
+        let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
-            try Dictionary(uniqueKeysWithValues: spec.nodes.map { ($0.name, try PacketCapture(interface: LabNames.switchPort(node: $0.name))) })
+            try Dictionary(uniqueKeysWithValues: ports.map { ($0, try PacketCapture(interface: $0)) })
         }
         let recorder = CaptureRecorder(captures: captures)
         try recorder.start()
 
         let client = try handles.namespace(clientNS)
-        let generator = TrafficGenerator(address: spec.service.vip.description, port: spec.service.port,
+        let generator = TrafficGenerator(address: target.service.vip.description, port: target.service.port,
                                          connections: spec.traffic.connections, concurrency: spec.traffic.concurrency,
                                          timeout: spec.traffic.timeout)
         let tTraffic = Date()
@@ -117,7 +119,7 @@ extension LabRuntime {
         let record = RunRecord(lab: spec.name, facts: facts, expectations: Self.expectations(spec), outcomes: outcomes)
         try record.write(to: dir)
         let analysis = Self.analyze(record, captures: captured.frames)
-        return TestReport(lab: spec.name, scheduler: spec.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
+        return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
@@ -142,36 +144,61 @@ extension LabRuntime {
         return (record, analyze(record, captures: captures))
     }
 
-    /// Addresses and MACs of the lab's hosts, as the kernel assigned them.
-    func labFacts(_ spec: LabSpec, handles: LabHandles) throws -> LabFacts {
-        func host(_ n: NodeSpec) throws -> LabHost {
+    /// Addresses and MACs of the lab's hosts, as the kernel assigned them. (Interim, until the
+    /// analysis takes the v2 model: each host is named after its capture point, the switch port
+    /// of the interface that faces the traffic.)
+    func labFacts(_ spec: LabSpec, _ target: TrafficTarget, handles: LabHandles) throws -> LabFacts {
+        func host(_ n: NodeSpec, facing address: IPAddress?) throws -> LabHost {
+            let interface = address.flatMap { n.interface(onLinkWith: $0)?.interface } ?? n.interfaces[0]
             let links = try handles.route(LabNames.namespace(lab: spec.name, node: n.name)).links()
-            guard let mac = links.first(where: { $0.name == LabNames.nodeInterface })?.mac else {
-                throw RuntimeError.system("read the MAC of \(n.name)'s \(LabNames.nodeInterface)", ENODEV)
+            guard let mac = links.first(where: { $0.name == interface.name })?.mac,
+                  let own = (interface.addresses.first { address.map($0.contains) ?? false } ?? interface.addresses.first)?.address.ipv4 else {
+                throw RuntimeError.system("read the MAC of \(n.name)'s \(interface.name)", ENODEV)
             }
-            return LabHost(name: n.name, address: n.address.address, mac: mac)
+            return LabHost(name: LabNames.switchPort(node: n, interface: interface), address: own, mac: mac)
         }
-        return LabFacts(vip: spec.service.vip, port: spec.service.port, client: try host(spec.client),
-                        dispatcher: try host(spec.dispatcher), realServers: try spec.realServers.map(host))
+        guard let vip = target.service.vip.ipv4 else { throw RuntimeError.system("test an IPv6 service", EAFNOSUPPORT) }
+        let servers = target.service.servers.compactMap { spec.node(named: $0) }
+        return LabFacts(vip: vip, port: target.service.port, client: try host(target.client, facing: target.service.vip),
+                        dispatcher: try host(target.dispatcher, facing: target.service.vip),
+                        realServers: try servers.map { try host($0, facing: target.dispatcher.address?.address) })
     }
 
     /// The lab file's expectations as analysis rules.
     public static func expectations(_ spec: LabSpec) -> Expectations {
-        let active = spec.realServers.filter { $0.weight > 0 }.map(\.name)
-        let weights = Dictionary(uniqueKeysWithValues: spec.realServers.map { ($0.name, $0.weight) })
+        guard let target = try? TrafficTarget(spec) else { return Expectations() }
+        let servers = target.service.servers.compactMap { spec.node(named: $0) }
+        let active = servers.filter { $0.weight > 0 }.map(\.name)
+        let weights = Dictionary(uniqueKeysWithValues: servers.map { ($0.name, $0.weight) })
         let distribution: DistributionExpectation
         switch spec.expect.distribution {
-        case .scheduler: distribution = spec.service.scheduler == "wrr" ? .weighted(weights) : .equal(servers: active)
+        case .scheduler: distribution = target.service.scheduler == .wrr ? .weighted(weights) : .equal(servers: active)
         case .equal: distribution = .equal(servers: active)
         case .weights: distribution = .weighted(weights)
         case .none: distribution = .none
         }
         let path: PathExpectation
-        switch spec.expect.path {
-        case .mode: path = spec.mode == .dr ? .directRouting : .none
-        case .dr: path = .directRouting
-        case .none: path = .none
+        switch spec.expect.path.mode(in: spec.mode) {
+        case .dr?: path = .directRouting
+        case .nat?, .tun?, nil: path = .none
         }
         return Expectations(distribution: distribution, path: path, arp: spec.expect.arp == .dispatcherOnly ? .dispatcherOnly : .none)
+    }
+}
+
+/// Where `lblab test` sends its traffic: the lab's traffic client, service and that service's dispatcher.
+struct TrafficTarget {
+    var client: NodeSpec
+    var service: ServiceSpec
+    var dispatcher: NodeSpec
+
+    init(_ spec: LabSpec) throws {
+        guard let client = spec.node(named: spec.traffic.client), let service = spec.service(named: spec.traffic.service),
+              let dispatcher = spec.node(named: service.dispatcher) else {
+            throw RuntimeError.system("find the traffic client \(spec.traffic.client) and service \(spec.traffic.service) of lab \(spec.name)", ENOENT)
+        }
+        self.client = client
+        self.service = service
+        self.dispatcher = dispatcher
     }
 }

@@ -90,9 +90,9 @@ extension LabRuntime {
             if node.present {
                 let route = try handles.route(nsName)
                 let links = try route.links()
-                node.mac = links.first { $0.name == LabNames.nodeInterface }?.mac?.description
+                node.mac = links.first { $0.name == n.interfaces.first?.name }?.mac?.description
                 let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-                node.addresses = try route.addresses().filter { $0.address.address.bytes[0] != 127 }.map {
+                node.addresses = try route.addresses().filter { $0.address.address.bytes.first != 127 }.map {
                     "\($0.address) dev \(names[$0.linkIndex] ?? "?")"
                 }
             }
@@ -100,24 +100,26 @@ extension LabRuntime {
         }
         var status = LabStatus(lab: spec.name, phase: state.phase.rawValue, since: state.startedAt, mode: spec.mode.rawValue,
                                nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [])
-        let dns = LabNames.namespace(lab: spec.name, node: spec.dispatcher.name)
+        for dispatcher in spec.dispatchers {
+        let dns = LabNames.namespace(lab: spec.name, node: dispatcher.name)
         if NetworkNamespace.exists(dns) {
             let ipvs = try handles.ipvs(dns)
             let info = try ipvs.info()
             status.ipvsVersion = info.versionString
             status.ipvsTableSize = info.connectionTableSize
             for entry in try ipvs.services() {
-                let s = entry.service
+                let s = entry
                 let dests = try ipvs.destinations(of: s.key).map { d in
                     LabStatus.Destination(address: d.destination.address.description, port: d.destination.port,
                                           forward: d.destination.forwarding.ipvsadmName, weight: d.destination.weight,
                                           activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
                                           connections: d.stats.connections, inPackets: d.stats.inPackets, outPackets: d.stats.outPackets)
                 }
-                status.services.append(.init(proto: s.key.proto == .udp ? "udp" : "tcp", address: s.key.address.description,
-                                             port: s.key.port, scheduler: s.scheduler, connections: entry.stats.connections,
+                status.services.append(.init(proto: s.key.proto.rawValue, address: s.key.address.description,
+                                             port: s.key.port, scheduler: s.schedulerName, connections: entry.stats.connections,
                                              destinations: dests))
             }
+        }
         }
         return status
     }

@@ -31,7 +31,8 @@ struct Test: ParsableCommand {
                 return try runInVM(spec)
             }
             if !output.json {
-                print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
+                let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
+                print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")
             }
             let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
                 if !output.json { print(line) }
@@ -48,7 +49,7 @@ struct Test: ParsableCommand {
         }
         if !output.json {
             print("this kernel (\(Kernel.release)) has no IPVS: running `lblab test` in a kernel VM (\(vm.kernel), virtme-ng, QEMU)")
-            fflush(stdout)  // before the VM writes to the same terminal
+            fflush(nil)  // before the VM writes to the same terminal (nil: every output stream)
         }
         var args = [executablePath, "test", spec.source ?? lab] + settings.settings.flatMap { ["--set", $0] }
         var writable: [String] = []

@@ -31,8 +31,10 @@ struct Up: ParsableCommand {
                 struct Out: Encodable { var lab: String; var seconds: Double; var steps: Int; var agents: [LabState.Agent] }
                 return try printJSON(Out(lab: spec.name, seconds: result.seconds, steps: result.plan.entries.count, agents: result.agents))
             }
-            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ client -- curl -s http://%@/ · lblab down %@",
-                         spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name, spec.service.vip.description, spec.name))
+            let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
+            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ %@ -- curl -s http://%@/ · lblab down %@",
+                         spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name, spec.traffic.client,
+                         service.vip.withPort(service.port), spec.name))
         }
     }
 }
