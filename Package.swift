@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "LblabNetlink", dependencies: ["CMnl", "LblabTypes"], swiftSettings: swift6),
         .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: swift6),
         .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
-        .target(name: "LblabAnalysis", dependencies: ["LblabTypes"], swiftSettings: swift6),
+        .target(name: "LblabAnalysis", dependencies: ["LblabTypes", "LblabModel"], swiftSettings: swift6),
         .target(name: "LblabTraffic", dependencies: ["LblabSystem"], swiftSettings: swift6),
         .target(
             name: "LblabRuntime",
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
         .testTarget(
-            name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture"],
+            name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
             resources: [.copy("Fixtures")], swiftSettings: swift6),
         .testTarget(
             name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: swift6),

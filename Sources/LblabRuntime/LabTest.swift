@@ -14,7 +14,8 @@ public struct TestReport: Sendable, Codable {
     public var arpFix: Bool
     public var connections: Int
     public var concurrency: Int
-    public var facts: LabFacts
+    /// Where the traffic went and what the kernel held per node (also in the saved `run.json`).
+    public var facts: RunFacts
     public var analysis: AnalysisReport
     /// Per-capture-point pcap files written for this run.
     public var captureFiles: [String: String]
@@ -81,7 +82,7 @@ extension LabRuntime {
     private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, captureDirectory dir: String, started t0: Date,
                          progress: ((String) -> Void)?) throws -> TestReport {
         let target = try TrafficTarget(spec)
-        let facts = try labFacts(spec, target, handles: handles)
+        let facts = try runFacts(spec, target, handles: handles)
         let clientNS = LabNames.namespace(lab: spec.name, node: target.client.name)
         // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
         for i in target.client.interfaces { try handles.route(clientNS).deleteNeighbour(target.service.vip, link: i.name) }
@@ -115,8 +116,11 @@ extension LabRuntime {
             files[point] = path
         }
 
-        let outcomes = results.map { ConnectionOutcome(localPort: $0.localPort, server: $0.server, error: $0.error, latency: $0.latency) }
-        let record = RunRecord(lab: spec.name, facts: facts, expectations: Self.expectations(spec), outcomes: outcomes)
+        let outcomes = results.map {
+            ConnectionOutcome(client: target.client.name, localAddress: $0.localAddress.flatMap(IPAddress.init), localPort: $0.localPort,
+                              service: target.service.name, server: $0.server, error: $0.error, start: $0.start, latency: $0.latency)
+        }
+        let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
         let analysis = Self.analyze(record, captures: captured.frames)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
@@ -129,11 +133,10 @@ extension LabRuntime {
     /// Judges a run from its record and captures.
     public static func analyze(_ record: RunRecord, captures: [String: CapturedFrames]) -> AnalysisReport {
         // The contiguous stores are handed over as they are (arrays are shared, not copied).
-        LabAnalyzer.analyze(facts: record.facts, captures: captures.mapValues { RawFrames(bytes: $0.bytes, ends: $0.ends, timestamps: $0.timestamps) },
-                            outcomes: record.outcomes, expectations: record.expectations)
+        LabAnalyzer.analyze(record, captures: captures.mapValues { RawFrames(bytes: $0.bytes, ends: $0.ends, timestamps: $0.timestamps) })
     }
 
-    /// Judges a saved run again: `run.json` and one `<node>.pcap` per capture point in `directory`.
+    /// Judges a saved run again: `run.json` and one `<point>.pcap` per capture point in `directory`.
     public static func analyzeSaved(_ directory: String) throws -> (RunRecord, AnalysisReport) {
         let record = try RunRecord.read(from: directory)
         var captures: [String: CapturedFrames] = [:]
@@ -144,45 +147,25 @@ extension LabRuntime {
         return (record, analyze(record, captures: captures))
     }
 
-    /// Addresses and MACs of the lab's hosts, as the kernel assigned them. (Interim, until the
-    /// analysis takes the v2 model: each host is named after its capture point, the switch port
-    /// of the interface that faces the traffic.)
-    func labFacts(_ spec: LabSpec, _ target: TrafficTarget, handles: LabHandles) throws -> LabFacts {
-        func host(_ n: NodeSpec, facing address: IPAddress?) throws -> LabHost {
-            let interface = address.flatMap { n.interface(onLinkWith: $0)?.interface } ?? n.interfaces[0]
-            let links = try handles.route(LabNames.namespace(lab: spec.name, node: n.name)).links()
-            guard let mac = links.first(where: { $0.name == interface.name })?.mac,
-                  let own = (interface.addresses.first { address.map($0.contains) ?? false } ?? interface.addresses.first)?.address.ipv4 else {
-                throw RuntimeError.system("read the MAC of \(n.name)'s \(interface.name)", ENODEV)
+    /// Where the traffic goes, and what the kernel holds for every node: each link with its kind,
+    /// state, MAC and IPv4 addresses (loopback addresses left out), and for the links on a lab
+    /// segment the segment and capture point (the switch port). Links on no segment are kept when
+    /// they hold an address or are IP-in-IP tunnels (a real server's VIP on `lo` or `ipip0`).
+    func runFacts(_ spec: LabSpec, _ target: TrafficTarget, handles: LabHandles) throws -> RunFacts {
+        let nodes = try spec.nodes.map { node -> NodeFacts in
+            let route = try handles.route(LabNames.namespace(lab: spec.name, node: node.name))
+            let addresses = Dictionary(grouping: try route.addresses(), by: \.linkIndex)
+            let interfaces = try route.links().sorted { $0.index < $1.index }.compactMap { link -> InterfaceFacts? in
+                let own = (addresses[link.index] ?? []).map(\.address).filter { $0.address.ipv4.map { $0.value >> 24 != 127 } ?? true }
+                let planned = node.interface(named: link.name)
+                guard planned != nil || !own.isEmpty || link.kind == "ipip" else { return nil }
+                return InterfaceFacts(name: link.name, kind: link.kind, up: link.isUp, segment: planned?.segment,
+                                      point: planned.map { LabNames.switchPort(node: node, interface: $0) }, mac: link.mac, addresses: own)
             }
-            return LabHost(name: LabNames.switchPort(node: n, interface: interface), address: own, mac: mac)
+            return NodeFacts(name: node.name, role: node.role, interfaces: interfaces)
         }
-        guard let vip = target.service.vip.ipv4 else { throw RuntimeError.system("test an IPv6 service", EAFNOSUPPORT) }
-        let servers = target.service.servers.compactMap { spec.node(named: $0) }
-        return LabFacts(vip: vip, port: target.service.port, client: try host(target.client, facing: target.service.vip),
-                        dispatcher: try host(target.dispatcher, facing: target.service.vip),
-                        realServers: try servers.map { try host($0, facing: target.dispatcher.address?.address) })
-    }
-
-    /// The lab file's expectations as analysis rules.
-    public static func expectations(_ spec: LabSpec) -> Expectations {
-        guard let target = try? TrafficTarget(spec) else { return Expectations() }
-        let servers = target.service.servers.compactMap { spec.node(named: $0) }
-        let active = servers.filter { $0.weight > 0 }.map(\.name)
-        let weights = Dictionary(uniqueKeysWithValues: servers.map { ($0.name, $0.weight) })
-        let distribution: DistributionExpectation
-        switch spec.expect.distribution {
-        case .scheduler: distribution = target.service.scheduler == .wrr ? .weighted(weights) : .equal(servers: active)
-        case .equal: distribution = .equal(servers: active)
-        case .weights: distribution = .weighted(weights)
-        case .none: distribution = .none
-        }
-        let path: PathExpectation
-        switch spec.expect.path.mode(in: spec.mode) {
-        case .dr?: path = .directRouting
-        case .nat?, .tun?, nil: path = .none
-        }
-        return Expectations(distribution: distribution, path: path, arp: spec.expect.arp == .dispatcherOnly ? .dispatcherOnly : .none)
+        return RunFacts(client: target.client.name, service: target.service.name, vip: target.service.vip, port: target.service.port,
+                        protocol: target.service.proto, nodes: nodes)
     }
 }
 

@@ -71,7 +71,7 @@ enum Report {
         let a = r.analysis
         var out: [String] = [""]
         out.append("distribution over the real servers (from the client / from the captures):")
-        let servers = (Array(a.fromClient.keys) + Array(a.fromCapture.keys) + r.facts.realServers.map(\.name))
+        let servers = Array(a.fromClient.keys) + Array(a.fromCapture.keys) + r.facts.nodes.filter { $0.role == .real }.map(\.name)
         for s in Set(servers).sorted() {
             let c = a.fromClient[s] ?? 0, p = a.fromCapture[s] ?? 0
             let share = a.sent > 0 ? Double(c) * 100 / Double(a.sent) : 0

@@ -1,4 +1,5 @@
 import LblabAnalysis
+import LblabModel
 import LblabTypes
 import Testing
 
@@ -24,10 +25,10 @@ import Testing
     }
 
     @Test func interleavedFlowsAreJudgedFlowByFlow() {
-        let servers = (0..<40).map { $0 % 3 == 0 ? L.rs2 : L.rs1 }
+        let servers = (0..<40).map { $0 % 3 == 0 ? 2 : 1 }
         var lab = L.drRun(servers: servers)
         for (point, frames) in lab.captures { lab.captures[point] = Self.shuffled(frames, seed: UInt64(point.count)) }
-        let report = lab.analyze(Expectations(distribution: .none, path: .directRouting, arp: .dispatcherOnly))
+        let report = lab.analyze(expect: ExpectSpec(distribution: .none, path: .mode, arp: .dispatcherOnly))
         #expect(report.passed, "\(report.render())")
         #expect(report.fromCapture == ["rs1": 26, "rs2": 14])
         #expect(report.verdict("dr-path")!.evidence.contains { $0.hasPrefix("(c)") && $0.hasSuffix("40/40") })
@@ -39,7 +40,7 @@ import Testing
             guard let ip = FrameDecoder.decode(f.bytes, timestamp: 0)?.ipv4, let t = ip.tcp else { return false }
             return t.sourcePort == port || t.destinationPort == port
         }
-        let broken = lost.analyze(Expectations(distribution: .none, path: .directRouting))
+        let broken = lost.analyze(expect: ExpectSpec(distribution: .none, path: .mode, arp: .none))
         let dr = broken.verdict("dr-path")!
         #expect(!dr.passed)
         #expect(dr.evidence.contains("1 flows violate the DR path, e.g.:"))
@@ -92,14 +93,14 @@ import Testing
     }
 
     @Test func contiguousFramesJudgeLikeSingleFrames() {
-        let lab = L.drRun(servers: [L.rs2, L.rs1, L.rs1])
+        let lab = L.drRun(servers: [2, 1, 1])
         let contiguous = lab.captures.mapValues { RawFrames($0) }
         for (point, frames) in lab.captures {
             let c = contiguous[point]!
             #expect(c.count == frames.count)
             #expect((0..<c.count).map { c[$0] } == frames, "\(point)")
         }
-        let a = LabAnalyzer.analyze(facts: L.facts, captures: contiguous, outcomes: lab.outcomes, expectations: L.drExpectations)
+        let a = LabAnalyzer.analyze(spec: lab.spec, facts: lab.facts, outcomes: lab.outcomes, captures: contiguous)
         #expect(a == lab.analyze())
         #expect(a.fromCapture == ["rs1": 2, "rs2": 1])
     }
