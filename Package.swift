@@ -52,5 +52,8 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: v5),
         .testTarget(
             name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: v5),
+        // lblab in other projects' CI: JUnit reports read back by junitparser, the example
+        // workflow linted, the LblabRuntime facade (Swift 6 language mode).
+        .testTarget(name: "LblabCIUsersTests", dependencies: ["LblabRuntime", "LblabAnalysis"]),
     ]
 )
