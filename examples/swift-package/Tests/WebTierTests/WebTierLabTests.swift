@@ -48,7 +48,8 @@ import WebTier
                                 on: lab.client, timeout: 10)
             #expect(r.status == 0, "\(r)")
             #expect(r.output.hasPrefix("HTTP/1.0 200 OK"), "\(r.output)")
-            answeredBy.append(r.output.split(separator: "\n").last.map(String.init) ?? "")
+            // The body, after the headers' blank line ("\r\n" is one Character to Swift: split the text).
+            answeredBy.append(r.output.components(separatedBy: "\r\n\r\n").dropFirst().joined().trimmingCharacters(in: .whitespacesAndNewlines))
         }
         // wrr 2:1:1 over 4 connections: web1 twice, web2 and web3 once each.
         #expect(answeredBy.sorted() == ["web1", "web1", "web2", "web3"], "\(answeredBy)")
