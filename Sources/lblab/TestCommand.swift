@@ -51,7 +51,7 @@ struct Test: ParsableCommand {
         let spec = try loadLab(lab, settings: settings.settings)
         try LabRuntime.requireRoot()
         if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
-            return try runInVM(spec, started: started)
+            return try runInVM(spec)
         }
         if !output.json {
             print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
@@ -67,7 +67,7 @@ struct Test: ParsableCommand {
     }
 
     /// Reruns this command in the kernel VM, with the lab file's absolute path.
-    func runInVM(_ spec: LabSpec, started: Date) throws {
+    func runInVM(_ spec: LabSpec) throws {
         guard let vm = KernelVM.locate() else {
             throw RuntimeError.noIPVS(kernel: Kernel.release, loadable: Kernel.ipvsModuleAvailable)
         }
@@ -91,11 +91,18 @@ struct Test: ParsableCommand {
             writable.append(URL(fileURLWithPath: abs).deletingLastPathComponent().path)
         }
         let status = try vm.run(args, writable: writable)
-        if let junit, !FileManager.default.fileExists(atPath: junit) {
-            let error = RuntimeError.system("run `lblab test` in the kernel VM (it exited \(status) before writing a report; its output above says why)", EIO)
-            try JUnitReport(couldNotRun: lab, error: error, spec: spec, overrides: settings.settings, started: started).write(to: junit)
-        }
+        // lblab in the VM writes the report whatever its verdicts: none means it never got that far
+        // (exit 2, and run() writes the report with this error).
+        if let junit, !FileManager.default.fileExists(atPath: junit) { throw VMWroteNoReport(status: status) }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `lblab test --junit` in the kernel VM ended without the report lblab writes there.
+struct VMWroteNoReport: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String {
+        "the kernel VM ended (status \(status)) before lblab in it wrote the JUnit report: the VM did not boot or lblab could not run in it (the output above says why); `lblab doctor` checks what the VM needs"
     }
 }
 

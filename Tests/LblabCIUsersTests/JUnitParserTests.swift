@@ -119,6 +119,25 @@ struct JUnitCommandTests {
         #expect(!r.out.contains("connections"), "the test must not have started: \(r)")
     }
 
+    /// Root on a kernel without IPVS (as here): `lblab test` goes to the kernel VM. A VM that
+    /// ends before lblab in it wrote the report is exit 2 and an error in the report.
+    @Test(.enabled(if: geteuid() == 0 && !FileManager.default.fileExists(atPath: "/proc/net/ip_vs")
+                   && !FileManager.default.fileExists(atPath: "/lib/modules/\(Tools.kernelRelease)/kernel/net/netfilter/ipvs"),
+                   "needs root on a kernel without IPVS"))
+    func aVMThatWritesNoReportIsAnError() throws {
+        let dir = try Tools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/report.xml"
+        // A "virtme-ng" that fails at once, as one that cannot boot does.
+        let r = try Tools.run([Tools.lblab, "test", "dr-basic", "--junit", path],
+                              environment: ["LBLAB_VNG": "/bin/false", "LBLAB_VM_KERNEL": "/proc/version"])
+        #expect(r.status == 2, "\(r)")
+        #expect(r.err.contains("before lblab in it wrote the JUnit report"), "\(r)")
+        let error = try #require(try ParsedJUnit.read(path).suites.first?.cases.first?.results.first)
+        #expect(error.kind == "Error")
+        #expect(error.message?.contains("the kernel VM ended (status 1)") == true, "\(error)")
+    }
+
     @Test func anOldReportNeverOutlivesTheRunThatWroteIt() throws {
         let dir = try Tools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -35,6 +35,11 @@ enum Tools {
         var description: String { "exit \(status)\n\(out)\(err)" }
     }
 
+    /// `uname -r`.
+    static var kernelRelease: String {
+        ((try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static var repoRoot: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
