@@ -8,6 +8,10 @@ source ci/env.sh
 start=$(date +%s)
 
 bash ci/setup.sh
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+# The JUnit-reader and workflow-linter tests must run here, not skip.
+export LBLAB_REQUIRE_CI_TOOLS=1
+# --- end: lblab in other projects' CI ---
 echo "== build"
 swift build --build-tests > /tmp/lblab-build.log 2>&1 || { tail -60 /tmp/lblab-build.log; echo "build FAILED"; exit 1; }
 tail -1 /tmp/lblab-build.log
@@ -37,3 +41,8 @@ if [ -z "$ran" ] || [ "$ran" -lt 10 ] || [ "$skipped" != 0 ] || grep -q 'INTEGRA
   echo "integration tests did NOT run against IPVS: failing"; exit 1
 fi
 echo "integration tests passed against real IPVS"
+
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+echo "== example package (examples/swift-package): built against this checkout, its tests against real IPVS"
+bash examples/run-example.sh
+# --- end: lblab in other projects' CI ---

@@ -21,25 +21,50 @@ struct Test: ParsableCommand {
     @Flag(help: "Leave the lab up afterwards when test brought it up.") var keep = false
     @Option(help: "Copy the run's pcap files and run.json into this directory (`lblab analyze DIR` judges it again).") var captures: String?
     @Flag(name: .customLong("no-vm"), help: "Never fall back to the kernel VM.") var noVM = false
+    @Option(help: ArgumentHelp("Also write the result as JUnit XML to this file: one test case per rule; when the test cannot run (exit 2), one test case `run` with the error.", valueName: "FILE"))
+    var junit: String?
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try reportingErrors {
-            let spec = try loadLab(lab, settings: settings.settings)
-            try LabRuntime.requireRoot()
-            if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
-                return try runInVM(spec)
+            guard let junit else { return try test(started: Date()) }
+            // JUnit: checked before the test, written whatever its outcome, even when it cannot run.
+            let started = Date()
+            try JUnitFileError.prepare(junit)
+            do {
+                try test(started: started)
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                let spec = try? loadLab(lab, settings: settings.settings)
+                do {
+                    try JUnitReport(couldNotRun: lab, error: error, spec: spec, overrides: settings.settings, started: started).write(to: junit)
+                } catch let writeError {
+                    FileHandle.standardError.write(Data("lblab: \(writeError)\n".utf8))
+                }
+                throw error
             }
-            if !output.json {
-                let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
-                print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")
-            }
-            let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
-                if !output.json { print(line) }
-            }
-            if output.json { try printJSON(report) } else { print(Report.text(report)) }
-            if !report.passed { throw Exit.ruleFailed }
         }
+    }
+
+    func test(started: Date) throws {
+        let spec = try loadLab(lab, settings: settings.settings)
+        try LabRuntime.requireRoot()
+        if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
+            return try runInVM(spec)
+        }
+        if !output.json {
+            let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
+            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")
+        }
+        let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
+            if !output.json { print(line) }
+        }
+        if let junit {
+            try JUnitReport(report, spec: spec, overrides: settings.settings, started: started).write(to: junit)
+        }
+        if output.json { try printJSON(report) } else { print(Report.text(report)) }
+        if !report.passed { throw Exit.ruleFailed }
     }
 
     /// Reruns this command in the kernel VM, with the lab file's absolute path.
@@ -60,8 +85,25 @@ struct Test: ParsableCommand {
             writable.append(abs)
         }
         if output.json { args.append("--json") }
+        if let junit {
+            // Written inside the VM; written here when the VM did not get that far.
+            let abs = URL(fileURLWithPath: junit).standardizedFileURL.path
+            args += ["--junit", abs]
+            writable.append(URL(fileURLWithPath: abs).deletingLastPathComponent().path)
+        }
         let status = try vm.run(args, writable: writable)
+        // lblab in the VM writes the report whatever its verdicts: none means it never got that far
+        // (exit 2, and run() writes the report with this error).
+        if let junit, !FileManager.default.fileExists(atPath: junit) { throw VMWroteNoReport(status: status) }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `lblab test --junit` in the kernel VM ended without the report lblab writes there.
+struct VMWroteNoReport: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String {
+        "the kernel VM ended (status \(status)) before lblab in it wrote the JUnit report: the VM did not boot or lblab could not run in it (the output above says why); `lblab doctor` checks what the VM needs"
     }
 }
 
