@@ -24,12 +24,10 @@ struct Test: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let spec = try loadLab(lab, settings: settings.settings)
             try LabRuntime.requireRoot()
-            if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
-                return try runInVM(spec)
-            }
             if !output.json {
                 print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
             }
@@ -39,28 +37,6 @@ struct Test: ParsableCommand {
             if output.json { try printJSON(report) } else { print(Report.text(report)) }
             if !report.passed { throw Exit.ruleFailed }
         }
-    }
-
-    /// Reruns this command in the kernel VM, with the lab file's absolute path.
-    func runInVM(_ spec: LabSpec) throws {
-        guard let vm = KernelVM.locate() else {
-            throw RuntimeError.noIPVS(kernel: Kernel.release, loadable: Kernel.ipvsModuleAvailable)
-        }
-        if !output.json {
-            print("this kernel (\(Kernel.release)) has no IPVS: running `lblab test` in a kernel VM (\(vm.kernel), virtme-ng, QEMU)")
-            fflush(stdout)  // before the VM writes to the same terminal
-        }
-        var args = [executablePath, "test", spec.source ?? lab] + settings.settings.flatMap { ["--set", $0] }
-        var writable: [String] = []
-        if let dir = captures {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let abs = URL(fileURLWithPath: dir).standardizedFileURL.path
-            args += ["--captures", abs]
-            writable.append(abs)
-        }
-        if output.json { args.append("--json") }
-        let status = try vm.run(args, writable: writable)
-        if status != 0 { throw ExitCode(status) }
     }
 }
 
