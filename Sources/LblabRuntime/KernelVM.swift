@@ -33,14 +33,21 @@ public struct KernelVM: Sendable {
         public var modules: String
         /// Directories virtme-ng searches for busybox besides PATH.
         public var systemBin: [String]
+        /// Directories searched for QEMU after PATH.
+        public var qemuDirectories: [String]
+        /// Where ci/setup.sh installs virtme-ng (searched after $LBLAB_VNG, before PATH).
+        public var defaultVng: String?
 
         public init(environment: [String: String] = ProcessInfo.processInfo.environment, boot: String = "/boot",
                     modules: String = "/lib/modules",
-                    systemBin: [String] = ["/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
+                    systemBin: [String] = ["/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"],
+                    qemuDirectories: [String] = ["/usr/bin"], defaultVng: String? = "/opt/lblab-vng/bin/vng") {
             self.environment = environment
             self.boot = boot
             self.modules = modules
             self.systemBin = systemBin
+            self.qemuDirectories = qemuDirectories
+            self.defaultVng = defaultVng
         }
 
         var path: [String] { (environment["PATH"] ?? "").split(separator: ":").map(String.init) }
@@ -56,7 +63,7 @@ public struct KernelVM: Sendable {
 
         // QEMU (virtme-ng runs qemu-system-<arch> from PATH).
         let qemuName = "qemu-system-x86_64"
-        let qemu = places.environment["LBLAB_QEMU"] ?? (places.path + ["/usr/bin"]).map { "\($0)/\(qemuName)" }.first { fm.isExecutableFile(atPath: $0) }
+        let qemu = places.environment["LBLAB_QEMU"] ?? (places.path + places.qemuDirectories).map { "\($0)/\(qemuName)" }.first { fm.isExecutableFile(atPath: $0) }
         if let qemu, fm.isExecutableFile(atPath: qemu) {
             if runPrograms {
                 let (status, out) = HostProcess.capture([qemu, "--version"], timeout: 20)
@@ -123,7 +130,7 @@ public struct KernelVM: Sendable {
 
     static func findVng(_ places: Places) -> String? {
         let fm = FileManager.default
-        let candidates = [places.environment["LBLAB_VNG"], "/opt/lblab-vng/bin/vng"].compactMap { $0 } + places.path.map { "\($0)/vng" }
+        let candidates = [places.environment["LBLAB_VNG"], places.defaultVng].compactMap { $0 } + places.path.map { "\($0)/vng" }
         return candidates.first { fm.isExecutableFile(atPath: $0) }
     }
 

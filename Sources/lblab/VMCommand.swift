@@ -157,6 +157,10 @@ enum VMForward {
     /// True when a command that builds a lab must use the lab VM.
     static var ipvsMissing: Bool { !KernelVM.isInside && !Kernel.loadIPVS() }
 
+    /// True when a lab VM may be there (its state directory exists): one stat, so where the
+    /// kernel has IPVS the commands run exactly as before.
+    static var vmMayRun: Bool { !KernelVM.isInside && FileManager.default.fileExists(atPath: LabVM().directory) }
+
     static func note(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
@@ -177,6 +181,7 @@ enum VMForward {
     static func run(_ argv: [String], kind: LabVMRequest.Kind = .lblab, files: [String: Data] = [:], boot: Bool, lab: String?, node: String? = nil,
                     stdin: Bool = false, passStatus: Bool = false, quiet: Bool = false, captures: String? = nil,
                     environment extra: [String: String] = [:]) throws -> Bool {
+        guard boot || vmMayRun else { return false }
         var handled = true
         try reportingErrors {
             let signals = try SignalRelay()
@@ -352,7 +357,7 @@ extension Test {
 
 extension Status {
     func forwardedToVM() throws -> Bool {
-        guard !KernelVM.isInside else { return false }
+        guard VMForward.vmMayRun else { return false }
         var name: String?
         if let lab { try reportingErrors { name = try labName(lab).name } }
         return try VMForward.run(["status"] + (name.map { [$0] } ?? []) + (output.json ? ["--json"] : []), boot: false, lab: name)
@@ -361,7 +366,7 @@ extension Status {
 
 extension Exec {
     func forwardedToVM() throws -> Bool {
-        guard !KernelVM.isInside, !command.isEmpty else { return false }
+        guard VMForward.vmMayRun, !command.isEmpty else { return false }
         var name = lab
         try reportingErrors { name = try labName(lab).name }
         return try VMForward.run(["exec", name, node, "--"] + command, boot: false, lab: name, node: node, stdin: true, passStatus: true)
@@ -370,7 +375,7 @@ extension Exec {
 
 extension Down {
     func forwardedToVM() throws -> Bool {
-        guard !KernelVM.isInside else { return false }
+        guard VMForward.vmMayRun else { return false }
         var name = lab
         try reportingErrors { name = try labName(lab).name }
         return try VMForward.run(["down", name] + (explain ? ["--explain"] : []) + (output.json ? ["--json"] : []), boot: false, lab: name)
@@ -380,9 +385,8 @@ extension Down {
 extension Clean {
     /// `lblab clean` stops the lab VM (and so every lab in it) before cleaning the host.
     func forwardedToVM() throws -> Bool {
-        guard !KernelVM.isInside else { return false }
+        guard VMForward.vmMayRun else { return false }
         try reportingErrors {
-            guard FileManager.default.fileExists(atPath: LabVM().directory) else { return }
             try LabRuntime.requireRoot()
             guard let (condition, labs) = try LabVM().stop() else { return }
             switch condition {
