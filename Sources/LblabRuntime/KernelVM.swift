@@ -113,6 +113,9 @@ public struct KernelVM: Sendable {
         let usable = kernels.last { $0.missing.isEmpty }
         if let usable {
             checks.append(Check(name: "VM kernel", ok: true, detail: "\(usable.path) (modules \(requiredModules.joined(separator: ", ")))"))
+        } else if let forced = places.environment["LBLAB_VM_KERNEL"], kernels.isEmpty {
+            checks.append(Check(name: "VM kernel", ok: false, detail: "LBLAB_VM_KERNEL=\(forced): no such kernel, or no modules for it under \(places.modules)",
+                                fix: "point LBLAB_VM_KERNEL at a /boot/vmlinuz-* with modules, or unset it"))
         } else if let newest = kernels.last {
             checks.append(Check(name: "VM kernel", ok: false, detail: "\(newest.path) lacks the modules \(newest.missing.joined(separator: ", ")) (in \(places.modules)/\(newest.release))",
                                 fix: "apt-get install linux-image-amd64 (the -cloud flavour lacks 9p)"))

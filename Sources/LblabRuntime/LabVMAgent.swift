@@ -275,7 +275,21 @@ struct CommandRun {
             }
         }
 
+        // Frames that came with the request (stdin, a signal) are in the decoder already.
+        func takeFrames() {
+            while let frame = try? session.decoder.next() {
+                switch frame {
+                case .stdin(let data): if stdinFD >= 0 { toChild += data }
+                case .stdinClosed: closeStdinWhenFlushed = true
+                case .signal(let sig) where sig > 0 && sig < 65: if result == nil { kill(-pid, sig) }
+                default: break
+                }
+            }
+        }
+        takeFrames()
+
         while true {
+            if closeStdinWhenFlushed && toChild.isEmpty { closeFD(&stdinFD) }
             if result == nil {
                 var status: Int32 = 0
                 let r = waitpid(pid, &status, WNOHANG)
@@ -316,14 +330,7 @@ struct CommandRun {
                 do { incoming = try VMIO.readSome(session.socket) } catch { incoming = nil }
                 if let bytes = incoming {
                     session.decoder.append(bytes)
-                    while let frame = try? session.decoder.next() {
-                        switch frame {
-                        case .stdin(let data): if stdinFD >= 0 { toChild += data }
-                        case .stdinClosed: closeStdinWhenFlushed = true
-                        case .signal(let sig) where sig > 0 && sig < 65: if result == nil { kill(-pid, sig) }
-                        default: break
-                        }
-                    }
+                    takeFrames()
                 } else {
                     // The client is gone (its terminal closed, it was killed): hang up, as a terminal would.
                     clientGone = true

@@ -111,6 +111,44 @@ struct LabVMChannelTests {
         #expect(out.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } == "20000")
     }
 
+    @Test func standardInputSentTogetherWithTheRequestIsNotLost() throws {
+        let a = try LoopbackAgent()
+        let sock = try #require(try a.client.connect())
+        defer { close(sock) }
+        VMIO.setNonBlocking(sock)  // a silent agent must fail the test, not hang it
+        // One write: the request, the input and its end arrive in one read on the agent's side.
+        let request = LabVMRequest(token: a.client.token, kind: .exec, argv: ["/bin/cat"], stdin: true)
+        let bytes = LabVMFrame.request(Array(try JSONEncoder().encode(request))).encoded + LabVMFrame.stdin(Array("hello\n".utf8)).encoded
+            + LabVMFrame.stdinClosed.encoded
+        #expect(VMIO.writeAll(sock, bytes))
+        let (end, out) = try Self.readToEnd(sock)
+        #expect(end == .exited(0))
+        #expect(out == "hello\n")
+    }
+
+    /// Reads frames until the command's end (or 20 s): the end and the standard output.
+    static func readToEnd(_ sock: Int32, onOutput: (String) -> Void = { _ in }) throws -> (LabVMFrame?, String) {
+        var decoder = LabVMFrameDecoder()
+        var out = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 1000)
+            guard let bytes = try VMIO.readSome(sock) else { return (nil, out) }
+            decoder.append(bytes)
+            while let f = try decoder.next() {
+                switch f {
+                case .stdout(let b):
+                    out += String(decoding: b, as: UTF8.self)
+                    onOutput(out)
+                case .exited, .killed, .failure: return (f, out)
+                default: break
+                }
+            }
+        }
+        return (nil, out)
+    }
+
     @Test func withoutStdinTheCommandReadsNothing() throws {
         let a = try LoopbackAgent()
         let (outcome, out, _) = try a.run(["/bin/sh", "-c", "cat | wc -c"])
@@ -142,27 +180,12 @@ struct LabVMChannelTests {
         // A raw client: the request, then SIGINT once the command said it is ready.
         let sock = try #require(try a.client.connect())
         defer { close(sock) }
+        VMIO.setNonBlocking(sock)  // a silent agent must fail the test, not hang it
         let script = "trap 'echo got-int; exit 42' INT; echo ready; while :; do sleep 0.05; done"
         let request = LabVMRequest(token: a.client.token, kind: .exec, argv: ["/bin/sh", "-c", script])
         #expect(VMIO.writeAll(sock, LabVMFrame.request(Array(try JSONEncoder().encode(request))).encoded))
-        var decoder = LabVMFrameDecoder()
-        var out = ""
-        var end: LabVMFrame?
-        let deadline = Date().addingTimeInterval(20)
-        while end == nil && Date() < deadline {
-            var p = pollfd(fd: sock, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, 1000)
-            guard let bytes = try VMIO.readSome(sock) else { break }
-            decoder.append(bytes)
-            while let f = try decoder.next() {
-                switch f {
-                case .stdout(let b):
-                    out += String(decoding: b, as: UTF8.self)
-                    if out == "ready\n" { #expect(VMIO.writeAll(sock, LabVMFrame.signal(SIGINT).encoded)) }
-                case .exited, .killed, .failure: end = f
-                default: break
-                }
-            }
+        let (end, out) = try Self.readToEnd(sock) { out in
+            if out == "ready\n" { #expect(VMIO.writeAll(sock, LabVMFrame.signal(SIGINT).encoded)) }
         }
         #expect(end == .exited(42))
         #expect(out == "ready\ngot-int\n")
