@@ -5,7 +5,8 @@
 #   1. boot failures exit 2 with the cause and the fix, and leave nothing behind;
 #   2. a lab VM left by a crash is detected by the next `up`, which says so and boots anew;
 #   3. up -> status -> exec client -- curl VIP -> test -> down, with exec's status, stdin and
-#      Ctrl-C passed through, a second lab in the same VM, and the VM kept while a lab is up;
+#      Ctrl-C passed through, a second lab in the same VM, the VM kept while a lab is up, and a
+#      failing rule's status 1 passed through;
 #      after the last down no QEMU process is left and no VM state remains;
 #   4. a VM whose QEMU is killed is found gone, and `lblab clean` removes what it left.
 # Prints the times of `up` with the boot and with the VM up. Exits 1 on any failure, 2 when it
@@ -131,6 +132,10 @@ up_second=$secs
 run down1 300 "$L" down dr-basic
 expect_rc down1 0 "down dr-basic"
 if grep -q "stopped it" "$out/down1.err"; then fail "the VM stopped while seed-dr was still up"; else ok "  ... the VM stays while seed-dr is up"; fi
+run arpflux 900 "$L" test dr-basic --set arp_fix=false --set connections=100
+expect_rc arpflux 1 "test dr-basic --set arp_fix=false: a rule fails, and 1 comes back (not 0, not 2)"
+expect_in arpflux out "FAIL arp" "  ... the ARP rule is the one that failed"
+if grep -q "stopped it" "$out/arpflux.err"; then fail "the VM stopped while seed-dr was still up"; fi
 run down2 300 "$L" down seed-dr
 expect_rc down2 0 "down seed-dr, the last lab"
 expect_in down2 err "no lab is left in the lab VM: stopped it" "  ... stops the VM"

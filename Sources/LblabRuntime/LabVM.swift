@@ -127,6 +127,18 @@ public struct LabVM: Sendable {
         return try FileLock("\(lockRoot)/.vm.lock", exclusive: true, wait: wait)
     }
 
+    /// The boot lock, waiting (and saying so) while another lblab process boots or stops the
+    /// VM; a signal taken meanwhile ends the wait.
+    func bootLock(signals: SignalRelay?, note: (String) -> Void) throws -> FileLock {
+        if let lock = try bootLock(wait: false) { return lock }
+        note("lblab: another lblab process is booting or stopping the lab VM: waiting for it")
+        while true {
+            if let sig = signals?.take() { throw LabVMError.interrupted(signal: sig) }
+            usleep(200_000)
+            if let lock = try bootLock(wait: false) { return lock }
+        }
+    }
+
     func usersLock(exclusive: Bool) throws -> FileLock? {
         try FileLock("\(lockRoot)/.vm.users", exclusive: exclusive, wait: !exclusive)
     }
@@ -156,7 +168,7 @@ public struct LabVM: Sendable {
     /// The running VM for a command that needs one, booting it when there is none. A VM
     /// that is gone (crashed) is cleaned away first, and `note` says so.
     public func ensureRunning(binary: String, signals: SignalRelay?, note: (String) -> Void) throws -> Session {
-        guard let mutex = try bootLock() else { throw LabVMError.busy }
+        let mutex = try bootLock(signals: signals, note: note)
         return try withExtendedLifetime(mutex) {
             if let session = try attachLocked(note: note) { return session }
             let record = try boot(binary: binary, signals: signals, note: note)
@@ -170,9 +182,9 @@ public struct LabVM: Sendable {
 
     /// The running VM, or nil when there is none (a VM that is gone is cleaned away, and
     /// `note` says so).
-    public func attach(note: (String) -> Void) throws -> Session? {
+    public func attach(signals: SignalRelay? = nil, note: (String) -> Void) throws -> Session? {
         guard FileManager.default.fileExists(atPath: directory) else { return nil }  // the common case, without a lock
-        guard let mutex = try bootLock() else { throw LabVMError.busy }
+        let mutex = try bootLock(signals: signals, note: note)
         return try withExtendedLifetime(mutex) { try attachLocked(note: note) }
     }
 
@@ -475,7 +487,7 @@ public enum LabVMError: Error, CustomStringConvertible {
         case .portTaken:
             return "QEMU could not listen on the port lblab picked for the lab VM (taken twice in a row): run the command again"
         case .interrupted(let sig):
-            return "interrupted (signal \(sig)) while the lab VM booted: stopped it"
+            return "interrupted (signal \(sig)) while waiting for the lab VM (a VM this command was booting is stopped)"
         case .notAnswering(let qemu, let port, let log):
             return "the lab VM (QEMU pid \(qemu)) does not answer on 127.0.0.1:\(port) (console: \(log)): `lblab vm stop` stops it (its labs go with it), then run the command again"
         case .noAnswer(let port, let s):

@@ -116,6 +116,7 @@ struct VMShell: ParsableCommand {
         commandName: "shell", abstract: "A shell in the lab VM (no terminal: line by line; `exit` or Ctrl-D leaves).")
 
     func run() throws {
+        guard VMForward.vmMayRun else { return try reportingErrors { throw LabVMError.notRunning } }
         FileHandle.standardError.write(Data("lblab: a shell in the lab VM: labs are in `ip netns list`, e.g. ip netns exec lblab-LAB-NODE sh; lblab is on PATH; exit or Ctrl-D leaves\n".utf8))
         guard try VMForward.run(["/bin/sh", "-i"], kind: .exec, boot: false, lab: nil, stdin: true, passStatus: true, quiet: true,
                                 environment: ["PS1": "lblab-vm# "]) else {
@@ -138,7 +139,8 @@ struct VMServe: ParsableCommand {
             let agent = LabVMAgent(token: token, lblabPath: executablePath, workDirectory: "/run/lblab-vm/requests",
                                    path: "/run/lblab-vm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
             let (fd, port) = try agent.listen()
-            print("lblab vm serve: listening on \(agent.listenAddress):\(port)")
+            let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first ?? "?"
+            print("lblab vm serve: listening on \(agent.listenAddress):\(port) (\(uptime) s after the VM's kernel started)")
             fflush(stdout)
             try agent.serve(listening: fd)
             print("lblab vm serve: stopped")
@@ -188,11 +190,16 @@ enum VMForward {
             defer { signals.restore() }
             let vm = LabVM()
             let session: LabVM.Session
-            if boot {
-                session = try vm.ensureRunning(binary: executablePath, signals: signals, note: note)
-            } else {
-                guard let s = try vm.attach(note: note) else { handled = false; return }
-                session = s
+            do {
+                if boot {
+                    session = try vm.ensureRunning(binary: executablePath, signals: signals, note: note)
+                } else {
+                    guard let s = try vm.attach(signals: signals, note: note) else { handled = false; return }
+                    session = s
+                }
+            } catch LabVMError.interrupted(let sig) {
+                note("lblab: \(LabVMError.interrupted(signal: sig))")
+                throw ExitCode(128 + sig)  // as the shell reports a command ended by a signal
             }
             if vm.runsOtherBuild(session.record, than: executablePath) {
                 note("lblab: note: the lab VM runs another lblab build (\(session.record.binary) as it was at its boot): `lblab vm stop` (its labs go with it) makes the next command use this one")
