@@ -356,7 +356,9 @@ public struct LabVM: Sendable {
             try fm.copyItem(atPath: binary, toPath: source)
         }
         let bin = "\(Self.guestHome)/bin/lblab"
-        let script = "mkdir -p \(Self.guestHome)/bin && cp \(shellQuote(source)) \(bin) && "
+        // (The uptimes show where a slow boot spends its time: the kernel and init, or the copy.)
+        let script = "read up _ < /proc/uptime; echo \"lblab vm: kernel up $up s, copying lblab into memory\"; "
+            + "mkdir -p \(Self.guestHome)/bin && cp \(shellQuote(source)) \(bin) && "
             + "\(KernelVM.insideMarker)=1 exec \(bin) vm serve --dir \(shellQuote(directory))"
         var argv = [vm.vng, "-r", vm.kernel]
         if !kvm { argv.append("--disable-kvm") }

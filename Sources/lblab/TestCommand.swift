@@ -14,13 +14,13 @@ struct Test: ParsableCommand {
         and checks: every connection answered; the distribution over the real servers (from what the client
         received and from the captures); the packet path of the lab's mode; who answers ARP for the VIP.
         Exit status 0 when every rule holds, 1 when one fails, 2 when the test could not run.
-        On a kernel without IPVS it runs in a kernel VM.
+        On a kernel without IPVS it runs in the lab VM (see `lblab vm`): booted for the test when none runs, stopped after it when no lab is left.
         """)
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
     @Flag(help: "Leave the lab up afterwards when test brought it up.") var keep = false
     @Option(help: "Copy the run's pcap files and run.json into this directory (`lblab analyze DIR` judges it again).") var captures: String?
-    @Flag(name: .customLong("no-vm"), help: "Never fall back to the kernel VM.") var noVM = false
+    @Flag(name: .customLong("no-vm"), help: "Never use the lab VM (on a kernel without IPVS the test then fails with exit status 2).") var noVM = false
     @OptionGroup var output: OutputOptions
 
     func run() throws {

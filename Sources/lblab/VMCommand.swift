@@ -141,7 +141,7 @@ struct VMServe: ParsableCommand {
             let (fd, port) = try agent.listen()
             let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first ?? "?"
             print("lblab vm serve: listening on \(agent.listenAddress):\(port) (\(uptime) s after the VM's kernel started)")
-            fflush(stdout)
+            fflush(nil)  // every C stream: the console log shows this line at once
             try agent.serve(listening: fd)
             print("lblab vm serve: stopped")
         } catch {
