@@ -6,7 +6,8 @@
 #   2. a lab VM left by a crash is detected by the next `up`, which says so and boots anew;
 #   3. up -> status -> exec client -- curl VIP -> test -> down, with exec's status, stdin and
 #      Ctrl-C passed through, a second lab in the same VM, the VM kept while a lab is up, and a
-#      failing rule's status 1 passed through;
+#      failing rule's status 1 passed through, commands served side by side, and no way out of
+#      the VM to the host or the world;
 #      after the last down no QEMU process is left and no VM state remains;
 #   4. a VM whose QEMU is killed is found gone, and `lblab clean` removes what it left.
 # Prints the times of `up` with the boot and with the VM up. Exits 1 on any failure, 2 when it
@@ -112,6 +113,29 @@ kill -INT $pid; wait $pid; rc=$?
 run vmstatus 60 "$L" vm status
 expect_rc vmstatus 0 "vm status"
 expect_in vmstatus out "labs: dr-basic" "  ... lists the lab in the VM"
+
+# One command at a time is not enough: status answers while an exec is still running.
+timeout 120 "$L" exec dr-basic client -- sleep 8 > /dev/null 2>&1 & slow=$!
+sleep 2
+run concurrent 120 "$L" status dr-basic
+if [ "$rc" = 0 ] && kill -0 $slow 2>/dev/null; then ok "status answers while another exec runs ($(printf %.1f "$secs") s)"; else fail "status while an exec runs: exit $rc"; show concurrent; fi
+wait $slow
+
+# Nothing in the VM reaches a network: not the host (a listener on its loopback), not the world.
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' > "$out/listener" & listener=$!
+for _ in $(seq 1 50); do [ -s "$out/listener" ] && break; sleep 0.1; done
+hostport=$(cat "$out/listener")
+probe="import socket
+for host, port in (('10.0.2.2', $hostport), ('1.1.1.1', 80), ('8.8.8.8', 53)):
+    try:
+        socket.create_connection((host, port), timeout=5); print('REACHED', host, port)
+    except OSError as e:
+        print('blocked', host, port, e)"
+run isolated 120 "$L" vm exec -- python3 -c "$probe"
+kill $listener 2>/dev/null; wait $listener 2>/dev/null
+if [ "$rc" = 0 ] && ! grep -q REACHED "$out/isolated.out" && [ "$(grep -c blocked "$out/isolated.out")" = 3 ]; then
+  ok "the VM reaches neither the host (127.0.0.1:$hostport via 10.0.2.2) nor the outside (restrict=on)"
+else fail "the VM reached out, or the probe did not run"; show isolated; fi
 
 run doctorvm 300 "$L" doctor --vm
 expect_rc doctorvm 0 "doctor --vm with the lab VM running"
