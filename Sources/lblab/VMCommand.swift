@@ -398,9 +398,9 @@ extension Clean {
             guard let (condition, labs) = try LabVM().stop() else { return }
             switch condition {
             case .running(_, let qemu):
-                VMForward.note("lblab: stopped the lab VM (QEMU pid \(qemu))" + (labs.isEmpty ? "" : " and with it the labs in it: \(labs.joined(separator: ", "))"))
+                VMForward.note("lblab: stopped the lab VM (QEMU pid \(qemu))" + (labs.isEmpty ? "" : " and with it its labs (\(labs.joined(separator: ", ")))") + "; now this host:")
             case .gone, .absent:
-                VMForward.note("lblab: removed the state of a lab VM that was gone already")
+                VMForward.note("lblab: removed the state of a lab VM that was gone already; now this host:")
             }
         }
         return false
