@@ -26,22 +26,23 @@ struct Test: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        if try forwardedToVM() { return }
         try reportingErrors {
-            guard let junit else { return try test(started: Date()) }
-            // JUnit: checked before the test, written whatever its outcome, even when it cannot run.
             let started = Date()
-            try JUnitFileError.prepare(junit)
+            // JUnit: checked before the test, written whatever its outcome, even when it cannot run.
+            if let junit { try JUnitFileError.prepare(junit) }
             do {
+                if try forwardedToVM() { return }
                 try test(started: started)
             } catch let e as ExitCode {
                 throw e
             } catch {
-                let spec = try? loadLab(lab, settings: settings.settings)
-                do {
-                    try JUnitReport(couldNotRun: lab, error: error, spec: spec, overrides: settings.settings, started: started).write(to: junit)
-                } catch let writeError {
-                    FileHandle.standardError.write(Data("lblab: \(writeError)\n".utf8))
+                if let junit {
+                    let spec = try? loadLab(lab, settings: settings.settings)
+                    do {
+                        try JUnitReport(couldNotRun: lab, error: error, spec: spec, overrides: settings.settings, started: started).write(to: junit)
+                    } catch let writeError {
+                        FileHandle.standardError.write(Data("lblab: \(writeError)\n".utf8))
+                    }
                 }
                 throw error
             }

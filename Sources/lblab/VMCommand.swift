@@ -185,7 +185,8 @@ enum VMForward {
                     junit: String? = nil, environment extra: [String: String] = [:]) throws -> Bool {
         guard boot || vmMayRun else { return false }
         var handled = true
-        try reportingErrors {
+        // With a JUnit report to write, the caller reports the error itself (and puts it in the report).
+        try (junit == nil ? reportingErrors : { try $0() }) {
             let signals = try SignalRelay()
             defer { signals.restore() }
             let vm = LabVM()
@@ -357,32 +358,22 @@ extension Up {
 
 extension Test {
     /// `lblab test` on a kernel without IPVS: the same lab VM as `up` (booted for the test
-    /// when none runs, and stopped after it when it holds no lab).
+    /// when none runs, and stopped after it when it holds no lab). Errors are thrown, not printed:
+    /// `run()` prints them and puts them in the JUnit report.
     func forwardedToVM() throws -> Bool {
         guard !noVM, VMForward.ipvsMissing else { return false }
-        var spec: LabSpec?
-        try reportingErrors {
-            spec = try loadLab(lab, settings: settings.settings)
-            try LabRuntime.requireRoot()
-        }
-        guard let spec else { return false }
+        let spec = try loadLab(lab, settings: settings.settings)
+        try LabRuntime.requireRoot()
         let args = ["test", LabVMRequest.fileArgument("\(spec.name).yaml")] + settings.settings.flatMap { ["--set", $0] }
             + (keep ? ["--keep"] : []) + (output.json ? ["--json"] : [])
-        var files: [String: Data] = [:]
-        try reportingErrors { files = try VMForward.labFile(spec) }
-        let started = Date()
-        if let junit { try reportingErrors { try JUnitFileError.prepare(junit) } }
+        let files = try VMForward.labFile(spec)
         do {
             return try VMForward.run(args, files: files, boot: true, lab: spec.name, captures: captures ?? "/tmp/lblab-captures/\(spec.name)",
                                      junit: junit)
         } catch let exit as ExitCode {
             // lblab in the VM writes the report whatever its verdicts: none means it never got that
-            // far (the VM did not boot, or lblab could not run there): exit 2 and an error report.
-            if let junit, !FileManager.default.fileExists(atPath: junit) {
-                try? JUnitReport(couldNotRun: lab, error: VMWroteNoReport(status: exit.rawValue), spec: spec,
-                                 overrides: settings.settings, started: started).write(to: junit)
-                throw Exit.error
-            }
+            // far (the VM ended under it, or lblab could not run there).
+            if let junit, !FileManager.default.fileExists(atPath: junit) { throw VMWroteNoReport(status: exit.rawValue) }
             throw exit
         }
     }

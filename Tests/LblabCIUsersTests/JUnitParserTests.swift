@@ -119,8 +119,8 @@ struct JUnitCommandTests {
         #expect(!r.out.contains("connections"), "the test must not have started: \(r)")
     }
 
-    /// Root on a kernel without IPVS (as here): `lblab test` goes to the kernel VM. A VM that
-    /// ends before lblab in it wrote the report is exit 2 and an error in the report.
+    /// Root on a kernel without IPVS (as here): `lblab test` goes to the lab VM. A VM that cannot
+    /// boot is exit 2 and an error in the report naming why.
     @Test(.enabled(if: geteuid() == 0 && !FileManager.default.fileExists(atPath: "/proc/net/ip_vs")
                    && !FileManager.default.fileExists(atPath: "/lib/modules/\(Tools.kernelRelease)/kernel/net/netfilter/ipvs"),
                    "needs root on a kernel without IPVS"))
@@ -132,10 +132,10 @@ struct JUnitCommandTests {
         let r = try Tools.run([Tools.lblab, "test", "dr-basic", "--junit", path],
                               environment: ["LBLAB_VNG": "/bin/false", "LBLAB_VM_KERNEL": "/proc/version"])
         #expect(r.status == 2, "\(r)")
-        #expect(r.err.contains("before lblab in it wrote the JUnit report"), "\(r)")
+        #expect(r.err.contains("the lab VM cannot boot"), "\(r)")
         let error = try #require(try ParsedJUnit.read(path).suites.first?.cases.first?.results.first)
         #expect(error.kind == "Error")
-        #expect(error.message?.contains("the kernel VM ended (status 1)") == true, "\(error)")
+        #expect(error.message?.contains("the lab VM cannot boot") == true, "the report names the cause: \(error)")
     }
 
     @Test func anOldReportNeverOutlivesTheRunThatWroteIt() throws {
