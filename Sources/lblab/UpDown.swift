@@ -14,6 +14,7 @@ struct Up: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let spec = try loadLab(lab, settings: settings.settings)
             LabRuntime.logPhase("lab file read")
@@ -47,6 +48,7 @@ struct Down: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let (name, spec) = try labName(lab)
             let result = try LabRuntime().down(name, spec: spec)
@@ -72,6 +74,7 @@ struct Clean: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let result = try LabRuntime().clean()
             if output.json { return try printJSON(result) }
@@ -95,6 +98,7 @@ struct Exec: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. lblab exec \(lab) \(node) -- ip addr") }
             try LabRuntime().exec(lab: try labName(lab).name, node: node, command: command)

@@ -119,7 +119,7 @@ import LblabTypes
         #expect(e.file == "--set scheduler=bogus")
         #expect(e.key == "service.scheduler")
         #expect(e.line == nil, "an override has no line in the file")
-        #expect(e.description == "--set scheduler=bogus: service.scheduler: 'bogus' is not allowed (valid: rr, wrr, lc, wlc, sed, nq, sh, dh, lblc, lblcr, mh, fo, ovf, twos)")
+        #expect(e.description == "--set scheduler=bogus: service.scheduler: unknown scheduler 'bogus' (valid: rr, wrr, lc, wlc, sed, nq, sh, dh, lblc, lblcr, mh, fo, ovf, twos)")
     }
 
     @Test func badWeightOverride() throws {

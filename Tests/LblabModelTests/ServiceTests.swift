@@ -120,9 +120,9 @@ import LblabTypes
     @Test func badPath() throws {
         let e = try #require(labError(smallLab + "\nexpect: {path: direct}"))
         #expect(e.key == "expect.path" && e.line == 7)
-        #expect(e.problem == "'direct' is not allowed")
+        #expect(e.problem == "unknown path 'direct'")
         #expect(e.valid == "mode, dr, nat, tun, none")
-        #expect(e.description == "\(badFile):7: expect.path: 'direct' is not allowed (valid: mode, dr, nat, tun, none)")
+        #expect(e.description == "\(badFile):7: expect.path: unknown path 'direct' (valid: mode, dr, nat, tun, none)")
     }
 
     @Test func arpAndDistributionValues() throws {

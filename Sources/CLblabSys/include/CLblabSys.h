@@ -55,4 +55,6 @@ int lblab_exec_in_netns(int nsfd, const char *file, char *const argv[]);
 /// exit status, or -1 with errno when it could not be started.
 int lblab_run_quiet(char *const argv[]);
 
+#include "lblab_labvm.h"
+
 #endif
