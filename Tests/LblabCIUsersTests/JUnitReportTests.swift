@@ -16,7 +16,7 @@ enum Reports {
     }
 
     /// A TestReport around `analysis`, as `lblab test` would return it.
-    static func report(_ analysis: AnalysisReport, facts: LabFacts, total: Double = 3.25) -> TestReport {
+    static func report(_ analysis: AnalysisReport, facts: RunFacts, total: Double = 3.25) -> TestReport {
         TestReport(lab: "dr-basic", scheduler: .rr, arpFix: true, connections: analysis.sent, concurrency: 8, facts: facts,
                    analysis: analysis, captureFiles: [:], droppedByCapture: [:], trafficSeconds: 1.5, totalSeconds: total,
                    latencyMillis: LatencySummary([0.001, 0.002]), broughtUp: true)
