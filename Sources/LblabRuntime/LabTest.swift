@@ -90,7 +90,7 @@ extension LabRuntime {
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
         let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
-            try Dictionary(uniqueKeysWithValues: ports.map { ($0, try PacketCapture(interface: $0)) })
+            try Dictionary(uniqueKeysWithValues: ports.map { ($0, try PacketCapture(interface: $0, bufferSize: Self.captureBuffer(points: ports.count))) })
         }
         let recorder = CaptureRecorder(captures: captures)
         try recorder.start()
@@ -128,6 +128,13 @@ extension LabRuntime {
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
+    }
+
+    /// The kernel buffer of each capture point: 16 MiB for a small lab, shrinking so all of them
+    /// together stay near 128 MiB (a 64-server lab would otherwise pin 1 GiB of the VM's 2 GiB),
+    /// never below 512 KiB (each point then carries only its share of the traffic).
+    static func captureBuffer(points: Int) -> Int32 {
+        Int32(max(512 << 10, min(16 << 20, (128 << 20) / max(points, 1))))
     }
 
     /// Judges a run from its record and captures.
