@@ -24,7 +24,7 @@ echo "ci/vm.sh: booting $kernel (QEMU, software emulation) to run: $1"
 rw=(--rwdir "$out")
 for d in ${LBLAB_VM_RWDIRS:-}; do mkdir -p "$d"; rw+=(--rwdir "$d"); done
 PATH="$VNG_VENV/bin:$PATH" timeout 1800 vng -r "$kernel" --disable-kvm --force-9p --memory 2G --cpus 2 \
-    "${rw[@]}" --exec "cd '$repo' && { $1 ; } ; echo \$? > '$out/status'" </dev/null || true
+    "${rw[@]}" --exec "cd '$repo' && . ci/vm-ram.sh && { $1 ; } ; echo \$? > '$out/status'" </dev/null || true
 status=$(cat "$out/status" 2>/dev/null || echo 125)
 [ "$status" = 125 ] && echo "ci/vm.sh: the VM did not report a status (boot failure?)" >&2
 exit "$status"

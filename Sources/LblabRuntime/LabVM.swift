@@ -355,11 +355,24 @@ public struct LabVM: Sendable {
             source = "\(directory)/lblab"
             try fm.copyItem(atPath: binary, toPath: source)
         }
-        let bin = "\(Self.guestHome)/bin/lblab"
+        // lblab-agent (the real servers' program) goes next to it, as lblab looks for it there.
+        var agentSource = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent(Processes.agentName).path
+        if !fm.isExecutableFile(atPath: agentSource), let installed = Processes.agentExecutable { agentSource = installed }
+        if agentSource.hasPrefix("/run/") || agentSource.hasPrefix("/dev/"), fm.isExecutableFile(atPath: agentSource) {
+            try? fm.removeItem(atPath: "\(directory)/\(Processes.agentName)")
+            try fm.copyItem(atPath: agentSource, toPath: "\(directory)/\(Processes.agentName)")
+            agentSource = "\(directory)/\(Processes.agentName)"
+        }
+        let home = Self.guestHome
+        let bin = "\(home)/bin/lblab"
         // (The uptimes show where a slow boot spends its time: the kernel and init, or the copy.)
+        // The shared libraries lblab loads are copied too (a debug build's Swift runtime would
+        // otherwise be read over the uncached 9p share at every command).
         let script = "read up _ < /proc/uptime; echo \"lblab vm: kernel up $up s, copying lblab into memory\"; "
-            + "mkdir -p \(Self.guestHome)/bin && cp \(shellQuote(source)) \(bin) && "
-            + "\(KernelVM.insideMarker)=1 exec \(bin) vm serve --dir \(shellQuote(directory))"
+            + "mkdir -p \(home)/bin \(home)/lib && cp \(shellQuote(source)) \(bin) && "
+            + "{ [ ! -x \(shellQuote(agentSource)) ] || cp \(shellQuote(agentSource)) \(home)/bin/\(Processes.agentName); } && "
+            + "for l in $(ldd \(bin) 2>/dev/null | grep -oE '/[^ ]+[.]so[^ ]*'); do case $l in */ld-linux*) ;; *) cp -n $l \(home)/lib/ ;; esac; done; "
+            + "LD_LIBRARY_PATH=\(home)/lib \(KernelVM.insideMarker)=1 exec \(bin) vm serve --dir \(shellQuote(directory))"
         var argv = [vm.vng, "-r", vm.kernel]
         if !kvm { argv.append("--disable-kvm") }
         argv += ["--force-9p", "--memory", memory, "--cpus", "\(cpus)", "--name", Self.name, "--cwd", "/", "--rwdir", directory,

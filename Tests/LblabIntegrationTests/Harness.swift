@@ -16,8 +16,10 @@ enum Harness {
         }
     }
 
-    /// The `lblab` executable next to this test bundle (both are in .build/<config>/).
+    /// The `lblab` executable: `$LBLAB_BINARY` (ci/vm.sh copies the build into the VM's RAM and
+    /// sets it), else the one next to this test bundle (both are in .build/<config>/).
     static var lblabPath: String {
+        if let p = ProcessInfo.processInfo.environment["LBLAB_BINARY"], FileManager.default.isExecutableFile(atPath: p) { return p }
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let candidates = [here.appendingPathComponent("lblab").path, here.deletingLastPathComponent().appendingPathComponent("lblab").path]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "lblab"
