@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture"],
             resources: [.copy("Fixtures")], swiftSettings: v5),
+        .testTarget(name: "LblabRuntimeTests", dependencies: ["LblabRuntime"], exclude: ["Fixtures"], swiftSettings: v5),
         .testTarget(
             name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: v5),
     ]

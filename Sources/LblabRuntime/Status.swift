@@ -46,22 +46,16 @@ public struct LabStatus: Sendable, Codable {
     public var nodes: [Node]
     public var ipvsVersion: String?
     public var ipvsTableSize: UInt32?
+    /// The services with their counters (for `--json`).
     public var services: [Service]
+    /// The dispatcher's IPVS table as read from the kernel (nil when its namespace is missing).
+    public var ipvs: IPVSListing?
 
-    /// The IPVS table in `ipvsadm -Ln` layout.
+    /// The IPVS table exactly as `ipvsadm -Ln` prints it in the dispatcher's namespace
+    /// (without the final newline).
     public var ipvsTable: String {
-        var lines = [
-            "IP Virtual Server version \(ipvsVersion ?? "?") (size=\(ipvsTableSize ?? 0))",
-            "Prot LocalAddress:Port Scheduler Flags",
-            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
-        ]
-        for s in services {
-            lines.append("\(s.proto.uppercased().padding(4)) \("\(s.address):\(s.port)".padding(21)) \(s.scheduler)")
-            for d in s.destinations {
-                lines.append("  -> \("\(d.address):\(d.port)".padding(28)) \(d.forward.padding(7)) \(String(d.weight).padding(6)) \(String(d.activeConnections).padding(10)) \(d.inactiveConnections)")
-            }
-        }
-        return lines.joined(separator: "\n")
+        guard let ipvs else { return "no IPVS table: the dispatcher's namespace is missing (lblab down \(lab), then lblab up \(lab))" }
+        return String(ipvs.render().dropLast())
     }
 }
 
@@ -99,16 +93,26 @@ extension LabRuntime {
             nodes.append(node)
         }
         var status = LabStatus(lab: spec.name, phase: state.phase.rawValue, since: state.startedAt, mode: spec.mode.rawValue,
-                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [])
+                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [], ipvs: nil)
         let dns = LabNames.namespace(lab: spec.name, node: spec.dispatcher.name)
         if NetworkNamespace.exists(dns) {
             let ipvs = try handles.ipvs(dns)
             let info = try ipvs.info()
             status.ipvsVersion = info.versionString
             status.ipvsTableSize = info.connectionTableSize
+            var listing = IPVSListing(version: info.version, connectionTableSize: info.connectionTableSize, services: [])
             for entry in try ipvs.services() {
                 let s = entry.service
-                let dests = try ipvs.destinations(of: s.key).map { d in
+                let entries = try ipvs.destinations(of: s.key)
+                listing.services.append(IPVSListing.Service(
+                    key: .address(protocol: s.key.proto.rawValue, address: .v4(s.key.address), port: s.key.port),
+                    scheduler: s.scheduler, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
+                    destinations: entries.map {
+                        IPVSListing.Destination(address: .v4($0.destination.address), port: $0.destination.port,
+                                                forwarding: $0.destination.forwarding.rawValue, weight: $0.destination.weight,
+                                                activeConnections: $0.activeConnections, inactiveConnections: $0.inactiveConnections)
+                    }))
+                let dests = entries.map { d in
                     LabStatus.Destination(address: d.destination.address.description, port: d.destination.port,
                                           forward: d.destination.forwarding.ipvsadmName, weight: d.destination.weight,
                                           activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
@@ -118,6 +122,7 @@ extension LabRuntime {
                                              port: s.key.port, scheduler: s.scheduler, connections: entry.stats.connections,
                                              destinations: dests))
             }
+            status.ipvs = listing
         }
         return status
     }
