@@ -8,6 +8,7 @@ source ci/env.sh
 start=$(date +%s)
 
 bash ci/setup.sh
+/usr/bin/python3 ci/check-setup.py && /usr/bin/python3 ci/check-setup.py --self-test
 echo "== build"
 swift build --build-tests > /tmp/lblab-build.log 2>&1 || { tail -60 /tmp/lblab-build.log; echo "build FAILED"; exit 1; }
 tail -1 /tmp/lblab-build.log
