@@ -47,8 +47,9 @@ def fail(problems, msg):
 
 # --- setup's table ------------------------------------------------------------------------
 
-def setup_table():
-    env = dict(os.environ, LBLAB_SETUP_VM="1")  # the whole table, VM part included
+def setup_table(whole):
+    """setup's table: for this machine, or `whole` (the VM part too, needed or not)."""
+    env = dict(os.environ, LBLAB_SETUP_VM="1") if whole else dict(os.environ)
     out = subprocess.run(["bash", os.path.join(REPO, "ci/setup.sh"), "--list"], env=env,
                          capture_output=True, text=True, check=True).stdout
     rows = []
@@ -477,17 +478,15 @@ def scan_repository():
 
 def main():
     problems = []
-    table = setup_table()
-    apt_rows = [r for r in table if r["group"] != "pip"]
-    setup_packages = {r["package"] for r in apt_rows}
+    table = setup_table(whole=False)      # what setup installs here: must be installed
+    whole = setup_table(whole=True)       # what setup installs somewhere: may be run
+    setup_packages = {r["package"] for r in table if r["group"] != "pip"}
     # setup accepts Debian's busybox where busybox-static is asked for
     closure = dependency_closure(setup_packages | ({"busybox"} if "busybox-static" in setup_packages else set()))
-    listed = {}
-    for r in table:
-        for p in r["programs"]:
-            listed[p] = r
+    listed = {p: r for r in table for p in r["programs"]}
+    listed_anywhere = {p: r for r in whole for p in r["programs"]}
     uses = scan_repository()
-    paths = [x for p in set(listed) | {u for u, _ in uses} if (x := resolve(p))]
+    paths = [x for p in set(listed_anywhere) | {u for u, _ in uses} if (x := resolve(p))]
     prefetch_owners(paths + [os.path.realpath(x) for x in paths])
 
     # 1. Each listed program is installed, from a package setup installs.
@@ -521,7 +520,7 @@ def main():
         used_programs.setdefault(program, set()).add(where)
     unlisted = {}
     for program, wheres in sorted(used_programs.items()):
-        if program in listed or program in BASH_BUILTINS or program in OWN:
+        if program in listed_anywhere or program in BASH_BUILTINS or program in OWN:
             continue
         path = resolve(program)
         if path:
@@ -538,7 +537,7 @@ def main():
                        "add its package to the table in ci/setup.sh")
 
     # 3. Everything listed is used.
-    for program, row in sorted(listed.items()):
+    for program, row in sorted(listed_anywhere.items()):
         if program in used_programs or any(u in row["used_by"] for u in EXTERNAL_USERS):
             continue
         fail(problems, f"{program} ({row['package']}) is in ci/setup.sh's table but nothing runs it: remove it, or name its user")
