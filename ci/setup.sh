@@ -93,8 +93,9 @@ while IFS='|' read -r group pkg _ _; do
 done < <(table)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get update -qq || { echo "setup: apt-get update failed (see above): check the network and /etc/apt/sources.list, then run ci/setup.sh again" >&2; exit 2; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+    echo "setup: apt-get could not install ${missing[*]} (see above): fix the cause, then run ci/setup.sh again" >&2; exit 2; }
 fi
 
 if [ $vm_needed = 1 ]; then
@@ -106,8 +107,10 @@ if [ $vm_needed = 1 ]; then
   have=$("$VNG_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("virtme-ng"))' 2>/dev/null || true)
   if [ "$have" != "$VNG_VERSION" ]; then
     echo "setup: installing virtme-ng $VNG_VERSION into $VNG_VENV (with $PYTHON)"
-    "$PYTHON" -m venv "$VNG_VENV"
-    "$VNG_VENV/bin/pip" install -q --no-cache-dir --disable-pip-version-check "virtme-ng==$VNG_VERSION"
+    "$PYTHON" -m venv "$VNG_VENV" || { echo "setup: $PYTHON -m venv $VNG_VENV failed (see above)" >&2; exit 2; }
+    "$VNG_VENV/bin/pip" install -q --no-cache-dir --disable-pip-version-check "virtme-ng==$VNG_VERSION" || {
+      echo "setup: pip could not install virtme-ng $VNG_VERSION from PyPI (see above): check the network (a proxy's CA must be in /etc/ssl/certs, or set PIP_INDEX_URL to a mirror), then run ci/setup.sh again" >&2
+      exit 2; }
   fi
 fi
 
