@@ -5,27 +5,30 @@
 #
 #   ci/fresh-machine.sh --yes               purge, then ci/setup.sh, ci/check-setup.py, boot the VM
 #   ci/fresh-machine.sh --yes --purge-only  only purge (then e.g. `time bash ci/demo.sh`)
+#   ci/fresh-machine.sh --dry-run           say what would be purged and kept, change nothing
 #
 # What is purged: every package of `ci/setup.sh --list` (the VM part too) that is installed,
 # plus Debian's busybox, the virtme-ng venv, the packages that only those pulled in (what
 # `apt-get autoremove` newly offers afterwards) and apt's download cache, so that setup has
 # to fetch everything again. A package whose removal would take other installed packages
-# with it (on a developer machine: kmod, procps, python3, ...) is kept, and listed as kept:
-# a fresh Debian has those from its base installation anyway.
+# with it that was installed by hand (on a developer machine: python3, procps, ...) is kept,
+# and listed as kept: a fresh Debian has those from its base installation anyway. The
+# running kernel's package is never removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 VNG_VENV=${LBLAB_VNG_VENV:-/opt/lblab-vng}
-yes=0 purge_only=0
+yes=0 purge_only=0 dry=0
 for a in "$@"; do
   case "$a" in
     --yes) yes=1 ;;
     --purge-only) purge_only=1 ;;
-    *) echo "usage: $0 --yes [--purge-only]" >&2; exit 2 ;;
+    --dry-run) dry=1 ;;
+    *) echo "usage: $0 --yes [--purge-only] | --dry-run" >&2; exit 2 ;;
   esac
 done
-[ "$(id -u)" = 0 ] || { echo "fresh-machine: run me as root" >&2; exit 2; }
-[ $yes = 1 ] || { echo "fresh-machine: this purges packages from this machine; give --yes if that is what you want" >&2; exit 2; }
+[ $dry = 1 ] || [ "$(id -u)" = 0 ] || { echo "fresh-machine: run me as root" >&2; exit 2; }
+[ $yes = 1 ] || [ $dry = 1 ] || { echo "fresh-machine: this purges packages from this machine; give --yes if that is what you want (--dry-run shows what)" >&2; exit 2; }
 start=$(date +%s)
 phase() { echo "== fresh-machine: $* ($(( $(date +%s) - start )) s)"; }
 
@@ -34,28 +37,56 @@ purged_by() { apt-get -s purge "$@" 2>/dev/null | awk '/^Purg /{print $2}' | sor
 autoremovable() { apt-get -s autoremove 2>/dev/null | awk '/^Remv /{print $2}' | sort -u; }
 
 phase "what ci/setup.sh installs"
+# The running kernel's package is never touched (on a machine that boots a Debian kernel,
+# the VM's kernel package may be the very one it runs).
+running_kernel=$(dpkg-query -S "/boot/vmlinuz-$(uname -r)" 2>/dev/null | cut -d: -f1 || true)
 candidates=()
 while IFS=$'\t' read -r group pkg _ _; do
   [ "$group" = pip ] && continue
-  installed "$pkg" && candidates+=("$pkg")
+  installed "$pkg" || continue
+  candidates+=("$pkg")
+  # A kernel metapackage: the versioned kernel it pulled in goes too (autoremove keeps kernels).
+  case "$pkg" in linux-image-*|linux-modules-*)
+    for dep in $(dpkg-query -W -f='${Depends}' "$pkg" | tr ',|' '\n\n' | sed 's/(.*//; s/ //g' | grep '^linux-'); do
+      installed "$dep" && candidates+=("$dep")
+    done ;;
+  esac
 done < <(LBLAB_SETUP_VM=1 bash ci/setup.sh --list)
 installed busybox && candidates+=(busybox)
-in_candidates() { local c; for c in "${candidates[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
+in_list() { local x=$1; shift; local c; for c in "$@"; do [ "$c" = "$x" ] && return 0; done; return 1; }
+auto=$(apt-mark showauto)
 
-# Purge only what takes nothing else with it.
+# Purge a package when all it takes along besides the candidates were pulled in automatically
+# (nothing installed by hand goes), and never the running kernel.
 purge=() kept=()
 for p in "${candidates[@]}"; do
-  extra=$(purged_by "$p" | while read -r q; do in_candidates "$q" || echo "$q"; done)
-  if [ -z "$extra" ]; then purge+=("$p"); else kept+=("$p (needed by $(echo $extra | cut -c1-80))"); fi
+  if [ -n "$running_kernel" ] && { [ "$p" = "$running_kernel" ] || purged_by "$p" | grep -qx "$running_kernel"; }; then
+    kept+=("$p (the running kernel needs it)"); continue
+  fi
+  manual=$(purged_by "$p" | while read -r q; do in_list "$q" "${candidates[@]}" || grep -qx "$q" <<<"$auto" || echo "$q"; done)
+  if [ -z "$manual" ]; then purge+=("$p"); else kept+=("$p (needed by $(echo $manual | cut -c1-80))"); fi
 done
 if [ ${#purge[@]} -gt 0 ]; then
-  extra=$(purged_by "${purge[@]}" | while read -r q; do printf '%s\n' "${purge[@]}" | grep -qx "$q" || echo "$q"; done)
-  [ -z "$extra" ] || { echo "fresh-machine: purging ${purge[*]} would also remove $extra: refusing" >&2; exit 2; }
+  manual=$(purged_by "${purge[@]}" | while read -r q; do in_list "$q" "${purge[@]}" || grep -qx "$q" <<<"$auto" || echo "$q"; done)
+  [ -z "$manual" ] || { echo "fresh-machine: purging ${purge[*]} would also remove $manual: refusing" >&2; exit 2; }
+  if [ -n "$running_kernel" ] && purged_by "${purge[@]}" | grep -qx "$running_kernel"; then
+    echo "fresh-machine: purging ${purge[*]} would remove the running kernel ($running_kernel): refusing" >&2; exit 2
+  fi
+fi
+if [ $dry = 1 ]; then
+  echo "fresh-machine: would purge ${purge[*]:-nothing}"
+  also=$( [ ${#purge[@]} -gt 0 ] && purged_by "${purge[@]}" | while read -r q; do in_list "$q" "${purge[@]}" || echo "$q"; done)
+  [ -z "$also" ] || echo "fresh-machine: and with them: $(echo $also)"
+  for k in "${kept[@]}"; do echo "fresh-machine: would keep $k"; done
+  echo "fresh-machine: and remove $VNG_VENV and apt's download cache"
+  exit 0
 fi
 before=$(autoremovable)
 phase "purging ${purge[*]:-nothing}"
 for k in "${kept[@]}"; do echo "fresh-machine: kept $k"; done
 if [ ${#purge[@]} -gt 0 ]; then
+  also=$(purged_by "${purge[@]}" | while read -r q; do in_list "$q" "${purge[@]}" || echo "$q"; done)
+  [ -z "$also" ] || echo "fresh-machine: with them, what only they needed: $(echo $also)"
   apt-get purge -y -qq "${purge[@]}" >/dev/null
 fi
 # What only those packages had pulled in (libraries, the versioned kernel image, ...).
