@@ -141,7 +141,8 @@ def installed_packages():
 def dependency_closure(pkgs):
     """The installed packages that installing `pkgs` brings in (Depends and Pre-Depends)."""
     names, provides = installed_packages()
-    seen, todo = set(), [p for p in pkgs if p in names]
+    # A listed package counts as installed when an installed package provides it (pkgconf).
+    seen, todo = set(), [q for p in pkgs for q in ([p] if p in names else provides.get(p, []))]
     while todo:
         p = todo.pop()
         if p in seen:

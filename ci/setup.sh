@@ -18,7 +18,8 @@ VNG_VERSION=${LBLAB_VNG_VERSION:-1.42}
 PYTHON=/usr/bin/python3
 SYSTEM_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# PACKAGE | PROGRAMS it gives | WHAT RUNS THEM   (busybox-static: Debian's busybox is accepted too)
+# PACKAGE | PROGRAMS it gives | WHAT RUNS THEM   (a package that Provides one is accepted for it,
+# e.g. pkgconf for pkg-config; and Debian's busybox for busybox-static)
 ALWAYS=(
   "libmnl-dev|-|swift build: LblabNetlink talks to the kernel through libmnl"
   "libpcap-dev|-|swift build: LblabCapture captures with libpcap"
@@ -83,12 +84,16 @@ if [ $vm_needed = 1 ] && [ "$(uname -m)" != x86_64 ]; then
 fi
 
 installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii'; }
+# Installed, or provided by an installed package (pkg-config by pkgconf).
+satisfied() {
+  installed "$1" || dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null | awk '$1 == "ii"' | grep -qE "[ ,]$1( |,|$)"
+}
 missing=()
 while IFS='|' read -r group pkg _ _; do
   [ "$group" = pip ] && continue
   case "$pkg" in
     busybox-static) installed busybox-static || installed busybox || missing+=(busybox-static) ;;
-    *) installed "$pkg" || missing+=("$pkg") ;;
+    *) satisfied "$pkg" || missing+=("$pkg") ;;
   esac
 done < <(table)
 if [ ${#missing[@]} -gt 0 ]; then
