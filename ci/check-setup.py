@@ -350,14 +350,26 @@ def shell_commands(text, functions=frozenset()):
     functions |= {tokens[k] for k in range(len(tokens) - 2) if op(k + 1, "(") and op(k + 2, ")")}
     for b in bodies:
         found += shell_commands(b, functions)
-    at_command, skip_until = True, None
+    at_command, skip_until, patterns, case_in = True, None, False, False
     k = 0
     while k < len(tokens):
         t = tokens[k]
+        if patterns:  # case patterns, "a|b)", up to their ")"; "esac" ends the case
+            if t == "esac" and k not in ops:
+                patterns = False
+            elif op(k, ")"):
+                patterns, at_command = False, True
+            k += 1
+            continue
         if skip_until:
             if (k in ops or t in ("do", "in")) and t in skip_until:
                 skip_until = None
                 at_command = True
+                patterns = t == "in" and case_in
+            k += 1
+            continue
+        if op(k, ";;"):
+            patterns = True
             k += 1
             continue
         if op(k, *SEPARATORS) or (k not in ops and t in ("{", "}", "!")):
@@ -372,6 +384,7 @@ def shell_commands(text, functions=frozenset()):
             k += 1; continue
         if t in ("for", "select", "case"):
             skip_until = {";", "do"} if t != "case" else {"in"}
+            case_in = t == "case"
             k += 1; continue
         if re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=", t):  # assignment
             if t.endswith("=") and op(k + 1, "("):  # an array: skip its words
