@@ -11,10 +11,11 @@ source ci/env.sh
 start=$(date +%s)
 phase() { echo "== $* ($(( $(date +%s) - start )) s)"; }
 
+# Anything that fails before the test exits 2 (lblab's "could not do what was asked"), never 1.
 phase "setup"
-bash ci/setup.sh
+bash ci/setup.sh || { echo "demo: ci/setup.sh failed (see above)" >&2; exit 2; }
 phase "install"
-bash ci/install.sh
+bash ci/install.sh || { echo "demo: ci/install.sh failed (see above)" >&2; exit 2; }
 # From here on, lblab as a user runs it: the one on PATH.
 export PATH="/usr/local/bin:$PATH"
 phase "lblab doctor"
