@@ -24,7 +24,7 @@ ALWAYS=(
   "libmnl-dev|-|swift build: LblabNetlink talks to the kernel through libmnl"
   "libpcap-dev|-|swift build: LblabCapture captures with libpcap"
   "pkg-config|pkg-config|swift build: finds libmnl"
-  "kmod|modprobe|lblab (loads ip_vs), ci/setup.sh, ci/test.sh, bench/run.sh, the integration tests"
+  "kmod|modprobe,depmod|lblab (loads ip_vs), ci/setup.sh, ci/test.sh, bench/run.sh, the integration tests, virtme-ng"
   "iproute2|ip|the integration tests and bench (witnesses), \`lblab up --explain\`'s commands, README, docs/lvs.md"
   "ipvsadm|ipvsadm|the integration tests and bench (witnesses), docs/lvs.md (ipvsadm -Ln by hand)"
   "procps|sysctl|the integration tests (witness), bench/ip-dr-basic.sh, \`lblab up --explain\`'s commands"
@@ -48,6 +48,7 @@ kernel_packages() {
 }
 VM=(
   "qemu-system-x86|qemu-system-x86_64|virtme-ng: the kernel VM"
+  "file|file|virtme-ng: tells whether busybox is static, and the kernel's version (a fresh machine failed without it)"
   "python3-venv|-|the venv virtme-ng lives in ($VNG_VENV)"
 )
 # And from PyPI, into $VNG_VENV: virtme-ng (vng), which lblab (KernelVM), ci/vm.sh and
