@@ -1,13 +1,14 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "lblab",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "lblab", targets: ["lblab"]),
+        .executable(name: "lblab-agent", targets: ["lblab-agent"]),
         .library(name: "LblabRuntime", targets: ["LblabRuntime"]),
     ],
     dependencies: [
@@ -20,16 +21,18 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CLblabSys"),
+        /// The real servers' HTTP agent: a small C program lblab starts in each real server's namespace.
+        .executableTarget(name: "lblab-agent", dependencies: ["CLblabSys"]),
 
         // Stage modules, in data-flow order.
-        .target(name: "LblabTypes", swiftSettings: v5),
-        .target(name: "LblabModel", dependencies: ["LblabTypes", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
-        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes"], swiftSettings: v5),
-        .target(name: "LblabNetlink", dependencies: ["CMnl", "LblabTypes"], swiftSettings: v5),
-        .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: v5),
-        .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: v5),
-        .target(name: "LblabAnalysis", dependencies: ["LblabTypes"], swiftSettings: v5),
-        .target(name: "LblabTraffic", dependencies: ["LblabSystem"], swiftSettings: v5),
+        .target(name: "LblabTypes", swiftSettings: swift6),
+        .target(name: "LblabModel", dependencies: ["LblabTypes", .product(name: "Yams", package: "Yams")], swiftSettings: swift6),
+        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes"], swiftSettings: swift6),
+        .target(name: "LblabNetlink", dependencies: ["CMnl", "LblabTypes"], swiftSettings: swift6),
+        .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: swift6),
+        .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
+        .target(name: "LblabAnalysis", dependencies: ["LblabTypes", "LblabModel"], swiftSettings: swift6),
+        .target(name: "LblabTraffic", dependencies: ["LblabSystem"], swiftSettings: swift6),
         .target(
             name: "LblabRuntime",
             dependencies: [
@@ -37,21 +40,24 @@ let package = Package(
                 "LblabAnalysis", "LblabTraffic", "LblabTypes",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: v5),
+            swiftSettings: swift6),
         .executableTarget(
             name: "lblab",
             dependencies: ["LblabRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: v5),
+            swiftSettings: swift6),
 
-        .testTarget(name: "LblabTypesTests", dependencies: ["LblabTypes"], swiftSettings: v5),
-        .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: v5),
-        .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: v5),
-        .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: v5),
+        .testTarget(name: "LblabTypesTests", dependencies: ["LblabTypes"], swiftSettings: swift6),
+        .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: swift6),
+        .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: swift6),
+        .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
         .testTarget(
-            name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture"],
-            resources: [.copy("Fixtures")], swiftSettings: v5),
-        .testTarget(name: "LblabRuntimeTests", dependencies: ["LblabRuntime"], exclude: ["Fixtures"], swiftSettings: v5),
+            name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
+            resources: [.copy("Fixtures")], swiftSettings: swift6),
+        .testTarget(name: "LblabRuntimeTests", dependencies: ["LblabRuntime"], exclude: ["Fixtures"], swiftSettings: swift6),
         .testTarget(
-            name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: v5),
+            name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: swift6),
+        // lblab in other projects' CI: JUnit reports read back by junitparser, the example
+        // workflow linted, the LblabRuntime facade (Swift 6 language mode).
+        .testTarget(name: "LblabCIUsersTests", dependencies: ["LblabRuntime", "LblabAnalysis"], swiftSettings: swift6),
     ]
 )

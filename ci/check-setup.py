@@ -29,7 +29,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Programs that come with lblab itself or with the Swift toolchain (not from apt).
 OWN = {"lblab", "swift", "lblab-agent"}
 # Users outside the repository that the table may name for a program the scan cannot see.
-EXTERNAL_USERS = ("virtme-ng", "swift build")
+EXTERNAL_USERS = ("virtme-ng", "swift build", "actionlint")
 
 BASH_BUILTINS = set("""
 . : [ [[ ]] alias bg bind break builtin caller cd command compgen complete compopt continue declare
@@ -38,7 +38,7 @@ local logout mapfile popd printf pushd pwd read readarray readonly return set sh
 suspend test times trap true type typeset ulimit umask unalias unset wait
 if then else elif fi case esac for select while until do done in function time coproc ! { }
 """.split())
-WRAPPERS = {"nice", "timeout", "env", "exec", "command", "xargs", "sudo", "nohup", "time", "setpriv", "stdbuf"}
+WRAPPERS = {"nice", "timeout", "env", "exec", "command", "xargs", "sudo", "nohup", "time", "setpriv", "stdbuf"}  # time: also /usr/bin/time
 
 
 def fail(problems, msg):
@@ -49,7 +49,7 @@ def fail(problems, msg):
 
 def setup_table(whole):
     """setup's table: for this machine, or `whole` (the VM part too, needed or not)."""
-    env = dict(os.environ, LBLAB_SETUP_VM="1") if whole else dict(os.environ)
+    env = dict(os.environ, LBLAB_SETUP_VM="1", LBLAB_SETUP_BENCH="1") if whole else dict(os.environ)
     out = subprocess.run(["bash", os.path.join(REPO, "ci/setup.sh"), "--list"], env=env,
                          capture_output=True, text=True, check=True).stdout
     rows = []
@@ -382,6 +382,15 @@ def shell_commands(text, functions=frozenset()):
             k += 1; continue
         if t in ("then", "do", "else", "elif", "if", "while", "until", "time", "fi", "done", "esac"):
             k += 1; continue
+        if t == "for" and op(k + 1, "("):  # for ((i = 0; i < n; i++)): arithmetic, up to "do"
+            depth, k = 0, k + 1
+            while k < len(tokens):
+                depth += op(k, "(")
+                depth -= op(k, ")")
+                k += 1
+                if depth == 0:
+                    break
+            continue
         if t in ("for", "select", "case"):
             skip_until = {";", "do"} if t != "case" else {"in"}
             case_in = t == "case"
@@ -418,17 +427,15 @@ def shell_commands(text, functions=frozenset()):
             if op(j, *REDIRECTS):
                 j += 2; continue
             args.append(tokens[j]); j += 1
-        # Wrappers run the command after their own options.
+        # Wrappers run the command after their own options (and those options' values).
         if base in WRAPPERS and not (base == "command" and args[:1] in (["-v"], ["-V"])):
-            rest = args
-            if base in ("nice",) and rest[:1] == ["-n"]:
-                rest = rest[2:]
-            elif base == "timeout":
-                rest = [a for a in rest if not a.startswith("-")][1:]
-            elif base == "env":
-                rest = [a for a in rest if "=" not in a and not a.startswith("-")]
-            elif base in ("setpriv", "xargs", "stdbuf"):
-                rest = [a for a in rest if not a.startswith("-")]
+            takes_value = {"nice": {"-n"}, "timeout": {"-s", "-k"}, "time": {"-f", "-o"}, "env": {"-u", "-C"},
+                           "xargs": {"-I", "-n", "-P", "-d", "-a", "-E", "-L", "-s"}, "stdbuf": {"-i", "-o", "-e"}}.get(base, set())
+            rest = list(args)
+            while rest and (rest[0].startswith("-") or (base == "env" and "=" in rest[0])):
+                rest = rest[2:] if rest[0] in takes_value else rest[1:]
+            if base == "timeout":
+                rest = rest[1:]  # the duration
             rest = [a for a in rest if not a.isdigit()]
             if rest:
                 found += shell_commands(" ".join(shlex.quote(a) for a in rest), functions)
@@ -450,7 +457,9 @@ def scan_shell_file(path):
 def scan_swift_file(path):
     text = open(path, encoding="utf-8").read()
     found = []
-    for m in re.finditer(r'(?:runQuietly|runInheriting|run)\(\s*\[\s*"([^"\\]+)"', text):
+    # Calls that start a program: Processes.runQuietly/runInheriting, and a bare run([...]) (the
+    # integration tests' Harness); not some object's .run([...]) (lblab arguments to the lab VM).
+    for m in re.finditer(r'(?:\b(?:runQuietly|runInheriting)|(?<![\w.])run)\(\s*\[\s*"([^"\\]+)"', text):
         found.append(m.group(1))
     for m in re.finditer(r'"netns",\s*"exec",\s*[^,\]]+,\s*"([^"]+)"', text):
         found.append(m.group(1))
@@ -466,7 +475,7 @@ def scan_markdown_file(path):
     found = []
     for block in re.finditer(r"```console\n(.*?)```", text, re.S):
         for line in block.group(1).splitlines():
-            if line.startswith(("# ", "$ ")):
+            if line.startswith(("# ", "$ ")) and not line[2:].startswith("("):
                 found += shell_commands(line[2:])
     for span in re.finditer(r"`(lblab exec [^`]+)`", text):
         found += shell_commands(span.group(1))

@@ -9,6 +9,7 @@
 # VM (ci/vm.sh), once. lblab is the one on PATH (ci/install.sh), or $LBLAB.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 if ! { [ -e /proc/net/ip_vs ] || modprobe -q ip_vs 2>/dev/null; }; then
   [ -z "${LBLAB_RUN_DOCS_VM:-}" ] || { echo "run-docs: no IPVS in the kernel VM either ($(uname -r))" >&2; exit 2; }
   q=$(printf ' %q' "$@")
@@ -17,11 +18,15 @@ if ! { [ -e /proc/net/ip_vs ] || modprobe -q ip_vs 2>/dev/null; }; then
 fi
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(README.md docs/*.md)
+for i in "${!files[@]}"; do files[$i]=$(readlink -f "${files[$i]}"); done
 bin=$(mktemp -d /tmp/lblab-docs.XXXXXX)
-trap 'rm -rf "$bin"' EXIT
+work=$(mktemp -d /tmp/lblab-docs-work.XXXXXX)
+trap 'rm -rf "$bin" "$work"' EXIT
 if [ -n "${LBLAB:-}" ]; then ln -s "$(readlink -f "$LBLAB")" "$bin/lblab"; fi
 export PATH="$bin:/usr/local/bin:$PATH"
 command -v lblab >/dev/null || { echo "run-docs: no lblab on PATH: run ci/install.sh or set LBLAB" >&2; exit 2; }
+# The commands run where a user would type them: in a directory of their own, not in the checkout.
+cd "$work"
 
 n=0 bad=0
 for f in "${files[@]}"; do
@@ -35,13 +40,14 @@ for f in "${files[@]}"; do
     got=$?
     secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
     if [ "$got" = "$want" ]; then
-      echo "ok   $f: $cmd   (exit $got, $secs s)"
+      echo "ok   ${f#$repo/}: $cmd   (exit $got, $secs s)"
     else
-      echo "FAIL $f: $cmd   (exit $got, expected $want, $secs s)"
+      echo "FAIL ${f#$repo/}: $cmd   (exit $got, expected $want, $secs s)"
       echo "$out" | tail -20 | sed 's/^/     | /'
       bad=$((bad + 1))
     fi
-  done < <(awk '/^```console/ {on=1; next} /^```/ {on=0} on && /^# / {print}' "$f")
+  # "# (...)" is a remark about the command before it, not a command.
+  done < <(awk '/^```console/ {on=1; next} /^```/ {on=0} on && /^# / && !/^# \(/ {print}' "$f")
 done
-echo "run-docs: $n commands from ${files[*]}: $((n - bad)) worked, $bad did not"
+echo "run-docs: $n commands from ${files[*]#$repo/}: $((n - bad)) worked, $bad did not"
 [ $bad = 0 ] && [ $n -gt 0 ]

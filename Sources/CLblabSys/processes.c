@@ -33,43 +33,10 @@ static void report_and_exit(int fd, int err) {
     _exit(1);
 }
 
-static void serve(int lfd, const char *resp, size_t resp_len) {
-    char buf[4096];
-    for (;;) {
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        struct timeval tv = {2, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        size_t got = 0;
-        int complete = 0;
-        while (got < sizeof buf) {
-            ssize_t n = read(c, buf + got, sizeof buf - got);
-            if (n <= 0) break;
-            got += (size_t)n;
-            for (size_t i = 3; i < got; i++)
-                if (buf[i - 3] == '\r' && buf[i - 2] == '\n' && buf[i - 1] == '\r' && buf[i] == '\n') { complete = 1; break; }
-            if (complete) break;
-        }
-        if (complete) {
-            size_t off = 0;
-            while (off < resp_len) {
-                ssize_t n = send(c, resp + off, resp_len - off, MSG_NOSIGNAL);
-                if (n <= 0) break;
-                off += (size_t)n;
-            }
-        }
-        close(c);
-    }
-}
-
 pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
     char resp[512];
-    int len = snprintf(resp, sizeof resp,
-                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Lblab-Node: %s\r\n"
-                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-                       node_name, strlen(node_name) + 1, node_name);
-    if (len < 0 || len >= (int)sizeof resp) { errno = ENAMETOOLONG; return -1; }
+    int len = lblab_agent_response(resp, sizeof resp, node_name);
+    if (len < 0) { errno = ENAMETOOLONG; return -1; }
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
@@ -90,22 +57,13 @@ pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
             long max = sysconf(_SC_OPEN_MAX);
             for (long fd = 4; fd < (max > 0 ? max : 1024); fd++) close((int)fd);
         }
-        int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int lfd = lblab_agent_listen(port);
         if (lfd < 0) report_and_exit(w, errno);
-        int one = 1;
-        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons(port);
-        sa.sin_addr.s_addr = htonl(INADDR_ANY);
-        if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0) report_and_exit(w, errno);
-        if (listen(lfd, 4096) != 0) report_and_exit(w, errno);
         int ok = 0;
         ssize_t n = write(w, &ok, sizeof ok);
         (void)n;
         close(w);
-        serve(lfd, resp, (size_t)len);
+        lblab_agent_serve(lfd, resp, (size_t)len);
         _exit(0);
     }
     close(pipefd[1]);

@@ -1,55 +1,63 @@
+import LblabModel
 import LblabTypes
 
-// The `arp` rule: only the dispatcher answers ARP for the VIP.
-extension LabAnalyzer {
-    // MARK: - arp
+extension Rules {
+    /// `arp`: only the service's dispatcher answers ARP for the VIP (no ARP flux), when the lab
+    /// expects `arp: dispatcher-only`. Each ARP packet is counted once: a lab interface's at its own
+    /// point, a sender outside the lab at the point where it was seen most.
+    public struct ARP: VerdictRule {
+        public static let name = "arp"
+        public static func selected(by spec: LabSpec) -> Self? { spec.expect.arp == .dispatcherOnly ? Self() : nil }
 
-    static func arpRule(_ run: Run) -> RuleVerdict {
-        let facts = run.facts
-        let disp = facts.dispatcher
-        // Per sender MAC: replies and other ARP (requests, gratuitous) with sender IP = VIP.
-        var replies: [MACAddress: Int] = [:]
-        var others: [MACAddress: Int] = [:]
-        // Senders that are no lab node: no own point, so take the point where most were seen.
-        var unknownReplies: [MACAddress: [String: Int]] = [:]
-        var unknownOthers: [MACAddress: [String: Int]] = [:]
-        for (point, frames) in run.points {
-            for f in frames {
-                guard let a = f.arp, a.senderIP == facts.vip else { continue }
-                if let owner = run.nodeName(for: a.senderMAC) {
-                    guard owner == point else { continue }  // counted once, at the sender's own point
-                    if a.isReply { replies[a.senderMAC, default: 0] += 1 } else { others[a.senderMAC, default: 0] += 1 }
-                } else if a.isReply {
-                    unknownReplies[a.senderMAC, default: [:]][point, default: 0] += 1
-                } else {
-                    unknownOthers[a.senderMAC, default: [:]][point, default: 0] += 1
+        public func judge(_ run: AnalyzedRun) -> RuleVerdict {
+            guard let t = run.target else { return RuleVerdict(rule: Self.name, passed: false, summary: run.problem ?? "", evidence: []) }
+            let vip = t.vip
+            // Per sender MAC: replies, and other ARP (requests, announcements) with sender IP = VIP.
+            var replies: [MAC48: Int] = [:]
+            var others: [MAC48: Int] = [:]
+            var unknownReplies: [MAC48: [String: Int]] = [:]
+            var unknownOthers: [MAC48: [String: Int]] = [:]
+            for (name, point) in run.points {
+                for (i, p) in point.packets.enumerated() where p.kind == .arp && p.source == vip {
+                    let a = point.withBytes(of: i) { FrameDecoder.arp($0, p) }
+                    let sender = MAC48(a.senderMAC)
+                    if let o = run.ownerByMAC[sender] {
+                        guard run.facts.nodes[o.node].interfaces[o.interface].point == name else { continue }
+                        if a.isReply { replies[sender, default: 0] += 1 } else { others[sender, default: 0] += 1 }
+                    } else if a.isReply {
+                        unknownReplies[sender, default: [:]][name, default: 0] += 1
+                    } else {
+                        unknownOthers[sender, default: [:]][name, default: 0] += 1
+                    }
                 }
             }
-        }
-        for (mac, per) in unknownReplies { replies[mac, default: 0] += per.values.max() ?? 0 }
-        for (mac, per) in unknownOthers { others[mac, default: 0] += per.values.max() ?? 0 }
+            for (mac, per) in unknownReplies { replies[mac, default: 0] += per.values.max() ?? 0 }
+            for (mac, per) in unknownOthers { others[mac, default: 0] += per.values.max() ?? 0 }
 
-        func list(_ d: [MACAddress: Int]) -> String {
-            if d.isEmpty { return "none" }
-            return d.sorted { (run.nodeName(for: $0.key) ?? "~", $0.key.description) < (run.nodeName(for: $1.key) ?? "~", $1.key.description) }
-                .map { "\(run.label($0.key)) x\($0.value)" }.joined(separator: ", ")
+            // Lab interfaces first (by point), then unknown senders.
+            func order(_ m: MAC48) -> (Int, String, UInt64) { (run.ownerByMAC[m] == nil ? 1 : 0, run.label(m), m.value) }
+            func list(_ d: [MAC48: Int]) -> String {
+                d.isEmpty ? "none" : d.sorted { order($0.key) < order($1.key) }.map { "\(run.label($0.key)) x\($0.value)" }.joined(separator: ", ")
+            }
+            let dispatcherMACs = AnalyzedRun.macs(of: t.dispatcher)
+            let dispatcherReplies = replies.filter { dispatcherMACs.contains($0.key) }.values.reduce(0, +)
+            let intruders = Set(replies.keys).union(others.keys).subtracting(dispatcherMACs).sorted { order($0) < order($1) }
+            var evidence = ["ARP replies for VIP \(vip): \(list(replies))",
+                            "other ARP with sender \(vip) (requests, announcements): \(list(others))"]
+            let missing = run.missingPoints([t.dispatcher])
+            if !missing.isEmpty { evidence.append("no capture for the dispatcher point \(missing.joined(separator: ", "))") }
+            let passed = dispatcherReplies > 0 && intruders.isEmpty
+            let summary: String
+            if passed {
+                let answering = replies.keys.sorted { order($0) < order($1) }.map { run.label($0).split(separator: " ")[0] }
+                summary = "only \(answering.joined(separator: ", ")) answers ARP for \(vip) (x\(dispatcherReplies))"
+            } else {
+                var parts: [String] = []
+                if dispatcherReplies == 0 { parts.append("no ARP reply for \(vip) from \(t.dispatcher.name) was seen (was the client's neighbour cache flushed?)") }
+                if !intruders.isEmpty { parts.append("ARP for \(vip) also from " + intruders.map(run.label).joined(separator: ", ") + " (ARP flux)") }
+                summary = parts.joined(separator: "; ")
+            }
+            return RuleVerdict(rule: Self.name, passed: passed, summary: summary, evidence: evidence)
         }
-        let dispReplies = replies[disp.mac] ?? 0
-        let intruders = Set(replies.keys).union(others.keys).subtracting([disp.mac])
-            .sorted { run.label($0) < run.label($1) }
-        var evidence = ["ARP replies for VIP \(facts.vip): \(list(replies))",
-                        "other ARP with sender \(facts.vip) (requests, announcements): \(list(others))"]
-        if run.points[disp.name] == nil { evidence.append("no capture for the dispatcher point \(disp.name)") }
-        let passed = dispReplies > 0 && intruders.isEmpty
-        let summary: String
-        if passed { summary = "only \(disp.name) answers ARP for \(facts.vip) (x\(dispReplies))" }
-        else {
-            var parts: [String] = []
-            if dispReplies == 0 { parts.append("no ARP reply for \(facts.vip) from \(disp.name) was seen (was the client's neighbour cache flushed?)") }
-            if !intruders.isEmpty { parts.append("ARP for \(facts.vip) also from " + intruders.map { run.label($0) }.joined(separator: ", ") + " (ARP flux)") }
-            summary = parts.joined(separator: "; ")
-        }
-        return RuleVerdict(rule: "arp", passed: passed, summary: summary, evidence: evidence)
     }
-
 }

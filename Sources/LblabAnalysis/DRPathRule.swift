@@ -1,87 +1,113 @@
+import LblabModel
 import LblabTypes
 
-// The `dr-path` rule: in via the dispatcher, out directly from one real server.
-extension LabAnalyzer {
-    // MARK: - dr-path
+extension Rules {
+    /// `dr-path` (LVS-DR): each request reaches the dispatcher and leaves it towards exactly one real
+    /// server, the destination IP still the VIP and the destination MAC that server's; that server,
+    /// and no other, receives it on its own MAC; the replies come from that server's MAC straight to
+    /// the client; no packet sourced from the VIP ever appears on the dispatcher's wire.
+    public struct DRPath: PacketPathRule {
+        public static let name = "dr-path"
+        public static let mode = LabMode.dr
+        public init(spec: LabSpec) {}
 
-    static func drPathRule(_ run: Run) -> RuleVerdict {
-        let facts = run.facts
-        let disp = facts.dispatcher
-        let dispFrames = run.frames(disp.name)
-        let clientFrames = run.frames(facts.client.name)
-        var okA = 0, okB = 0, okC = 0
-        var violations: [String] = []
+        public func judge(_ run: AnalyzedRun) -> RuleVerdict {
+            guard let t = run.target else { return RuleVerdict(rule: Self.name, passed: false, summary: run.problem ?? "", evidence: []) }
+            let dispMACs = AnalyzedRun.macs(of: t.dispatcher)
+            let serverByMAC = Dictionary(t.servers.enumerated().flatMap { s, node in AnalyzedRun.macs(of: node).map { ($0, s) } },
+                                         uniquingKeysWith: { a, _ in a })
+            var okA = 0, okB = 0, okC = 0
+            // Every violating flow is counted; the first few are described.
+            var violationCount = 0
+            var violations: [String] = []
 
-        for flow in run.flows {
-            var problems: [String] = []
-            // (a) in to the dispatcher, out to one real server, dst IP still the VIP.
-            let arrived = dispFrames.contains { run.isSYN($0, flow) && $0.destinationMAC == disp.mac }
-            let forwardedTo = facts.realServers.filter { rs in
-                dispFrames.contains { run.isSYN($0, flow) && $0.sourceMAC == disp.mac && $0.destinationMAC == rs.mac }
-            }
-            if arrived && forwardedTo.count == 1 { okA += 1 } else {
-                let macs = Set(dispFrames.filter { run.isSYN($0, flow) }.map { "\(run.label($0.sourceMAC)) -> \(run.label($0.destinationMAC))" }).sorted()
-                problems.append("(a) dispatcher: SYN arrived \(arrived ? "yes" : "no"), forwarded to [\(forwardedTo.map(\.name).joined(separator: ", "))]; SYN frames there: \(macs.isEmpty ? "none" : macs.joined(separator: ", "))")
-            }
-            // (b) exactly one real server received it, on its own MAC.
-            let receivers = run.receivingServers(flow)
-            let consistent = forwardedTo.isEmpty || forwardedTo.map(\.name) == receivers.map(\.name)
-            if receivers.count == 1 && consistent { okB += 1 } else {
-                problems.append("(b) real servers that received the SYN on their own MAC: [\(receivers.map(\.name).joined(separator: ", "))]\(consistent ? "" : ", dispatcher forwarded to [\(forwardedTo.map(\.name).joined(separator: ", "))]")")
-            }
-            // (c) replies straight from that server.
-            if receivers.count == 1 {
-                let rs = receivers[0]
-                let atServer = run.frames(rs.name).filter { run.isReply($0, flow) && $0.sourceMAC == rs.mac }.count
-                let atClient = clientFrames.filter { run.isReply($0, flow) && $0.sourceMAC == rs.mac }.count
-                if atServer > 0 && atClient > 0 { okC += 1 } else {
-                    let otherMACs = Set(clientFrames.filter { run.isReply($0, flow) && $0.sourceMAC != rs.mac }.map { run.label($0.sourceMAC) }).sorted()
-                    problems.append("(c) replies from \(rs.name) \(rs.mac): \(atServer) on its point, \(atClient) on the client point\(otherMACs.isEmpty ? "" : "; client got replies from " + otherMACs.joined(separator: ", "))")
+            for (f, flow) in run.flows.enumerated() {
+                // (a) in to the dispatcher, out to one real server, dst IP still the VIP.
+                let dispSYNs = run.packets(of: t.dispatcher, flow: f).filter {
+                    $0.isPlainTCP && $0.isInitialSYN && run.isRequest($0, f) && $0.innerDestination == t.vip && $0.destinationPort == t.port
                 }
-            } else {
-                problems.append("(c) not checked: no single receiving real server")
+                let arrived = dispSYNs.contains { dispMACs.contains($0.destinationMAC) }
+                let forwardedTo = Set(dispSYNs.compactMap { dispMACs.contains($0.sourceMAC) ? serverByMAC[$0.destinationMAC] : nil }).sorted()
+                let a = arrived && forwardedTo.count == 1
+                // (b) exactly one real server received it on its own MAC, addressed to the VIP: the one the dispatcher chose.
+                let deliveries = run.deliveries(f)
+                let consistent = forwardedTo.isEmpty || forwardedTo == deliveries.map(\.server)
+                let b = deliveries.count == 1 && deliveries[0].form == .direct && consistent
+                // (c) replies straight from that server.
+                var c = false
+                var replies: (atServer: Int, atClient: Int, client: [Packet]) = (0, 0, [])
+                if deliveries.count == 1 {
+                    let rs = t.servers[deliveries[0].server]
+                    let rsMACs = AnalyzedRun.macs(of: rs)
+                    replies.atServer = run.packets(of: rs, flow: f).filter { run.isReply($0, f) && $0.source == t.vip && rsMACs.contains($0.sourceMAC) }.count
+                    replies.client = run.packets(of: t.client, flow: f).filter { run.isReply($0, f) && $0.source == t.vip }
+                    replies.atClient = replies.client.filter { rsMACs.contains($0.sourceMAC) }.count
+                    c = replies.atServer > 0 && replies.atClient > 0
+                }
+                if a { okA += 1 }
+                if b { okB += 1 }
+                if c { okC += 1 }
+                guard !(a && b && c) else { continue }
+                violationCount += 1
+                guard violations.count < 5 else { continue }
+
+                var problems: [String] = []
+                if !a {
+                    let macs = Set(dispSYNs.map { "\(run.label($0.sourceMAC)) -> \(run.label($0.destinationMAC))" }).sorted()
+                    problems.append("(a) dispatcher: SYN arrived \(arrived ? "yes" : "no"), forwarded to [\(forwardedTo.map { t.servers[$0].name }.joined(separator: ", "))]; SYN frames there: \(macs.isEmpty ? "none" : macs.joined(separator: ", "))")
+                }
+                if !b {
+                    let received = deliveries.map { t.servers[$0.server].name + ($0.form == .direct ? "" : " (\($0.form.text))") }
+                    problems.append("(b) real servers that received the SYN on their own MAC: [\(received.joined(separator: ", "))]\(consistent ? "" : ", dispatcher forwarded to [\(forwardedTo.map { t.servers[$0].name }.joined(separator: ", "))]")")
+                }
+                if deliveries.count == 1 {
+                    if !c {
+                        let rs = t.servers[deliveries[0].server]
+                        let rsMACs = AnalyzedRun.macs(of: rs)
+                        let otherMACs = Set(replies.client.filter { !rsMACs.contains($0.sourceMAC) }.map { run.label($0.sourceMAC) }).sorted()
+                        problems.append("(c) replies from \(rs.name) \(rs.segmentInterfaces.compactMap { $0.mac?.description }.joined(separator: "/")): \(replies.atServer) on its point, \(replies.atClient) on the client point\(otherMACs.isEmpty ? "" : "; client got replies from " + otherMACs.joined(separator: ", "))")
+                    }
+                } else {
+                    problems.append("(c) not checked: no single receiving real server")
+                }
+                violations.append("flow \(flow): " + problems.joined(separator: "; "))
             }
-            if !problems.isEmpty { violations.append("flow \(flow): " + problems.joined(separator: "; ")) }
-        }
 
-        // (d) nothing sourced from the VIP on the dispatcher's wire.
-        var vipOnDispatcher: [String: Int] = [:]
-        for f in dispFrames where f.ipv4?.source == facts.vip {
-            vipOnDispatcher[run.label(f.sourceMAC), default: 0] += 1
-        }
-        let dCount = vipOnDispatcher.values.reduce(0, +)
+            // (d) nothing sourced from the VIP on the dispatcher's wire.
+            var vipSenders: [MAC48: Int] = [:]
+            for point in AnalyzedRun.points(of: t.dispatcher) {
+                for p in run.packets(point) where p.isIPv4 && p.source == t.vip { vipSenders[p.sourceMAC, default: 0] += 1 }
+            }
+            var vipOnDispatcher: [String: Int] = [:]
+            for (mac, n) in vipSenders { vipOnDispatcher[run.label(mac), default: 0] += n }
+            let dCount = vipOnDispatcher.values.reduce(0, +)
 
-        let n = run.flows.count
-        var evidence = ["client flows checked: \(n)",
-                        "(a) SYN reached dispatcher \(disp.name) and left towards one real server: \(okA)/\(n)",
-                        "(b) exactly one real server received the SYN (dst IP VIP, dst MAC its own): \(okB)/\(n)",
-                        "(c) replies VIP:\(facts.port) -> client seen from that server's MAC on its point and on the client's point: \(okC)/\(n)",
-                        "(d) packets with source \(facts.vip) on the dispatcher's point: \(dCount)"
-                            + (vipOnDispatcher.isEmpty ? "" : " (" + vipOnDispatcher.sorted { $0.key < $1.key }.map { "from \($0.key) x\($0.value)" }.joined(separator: ", ") + ")")]
-        var missing: [String] = []
-        if run.points[disp.name] == nil { missing.append(disp.name) }
-        if run.points[facts.client.name] == nil { missing.append(facts.client.name) }
-        for rs in facts.realServers where run.points[rs.name] == nil { missing.append(rs.name) }
-        if !missing.isEmpty { evidence.append("no capture for point(s): \(missing.joined(separator: ", "))") }
-        if !violations.isEmpty {
-            evidence.append("\(violations.count) flows violate the DR path, e.g.:")
-            evidence += violations.prefix(5).map { "  " + $0 }
-        }
+            let n = run.flows.count
+            let dispPoints = AnalyzedRun.points(of: t.dispatcher).joined(separator: ", ")
+            var evidence = ["client flows checked: \(n)",
+                            "(a) SYN reached dispatcher \(t.dispatcher.name) and left towards one real server: \(okA)/\(n)",
+                            "(b) exactly one real server received the SYN (dst IP VIP, dst MAC its own): \(okB)/\(n)",
+                            "(c) replies VIP:\(t.port) -> client seen from that server's MAC on its point and on the client's point: \(okC)/\(n)",
+                            "(d) packets with source \(t.vip) on the dispatcher's point\(AnalyzedRun.points(of: t.dispatcher).count == 1 ? "" : "s (\(dispPoints))"): \(dCount)"
+                                + (vipOnDispatcher.isEmpty ? "" : " (" + vipOnDispatcher.sorted { $0.key < $1.key }.map { "from \($0.key) x\($0.value)" }.joined(separator: ", ") + ")")]
+            let missing = run.missingPoints([t.dispatcher, t.client] + t.servers)
+            if !missing.isEmpty { evidence.append("no capture for point(s): \(missing.joined(separator: ", "))") }
+            evidence += RuleVerdict.examples(violations, count: violationCount, of: "flows violate the DR path")
 
-        let passed = n > 0 && okA == n && okB == n && okC == n && dCount == 0 && missing.isEmpty
-        var summary: String
-        if n == 0 { summary = "no client flows (SYN \(facts.client.address) -> \(facts.vip):\(facts.port)) on point \(facts.client.name)" }
-        else if passed { summary = "all \(n) flows in via \(disp.name), out directly from one real server" }
-        else {
-            var parts: [String] = []
-            if okA < n { parts.append("\(n - okA) flows not relayed by \(disp.name)") }
-            if okB < n { parts.append("\(n - okB) flows without exactly one receiving real server") }
-            if okC < n { parts.append("\(n - okC) flows without direct replies") }
-            if dCount > 0 { parts.append("\(dCount) VIP-sourced packets on \(disp.name)'s wire") }
-            if !missing.isEmpty { parts.append("points not captured: \(missing.joined(separator: ", "))") }
-            summary = parts.joined(separator: "; ")
+            let passed = n > 0 && okA == n && okB == n && okC == n && dCount == 0 && missing.isEmpty
+            let summary: String
+            if passed { summary = "all \(n) flows in via \(t.dispatcher.name), out directly from one real server" }
+            else if n == 0 { summary = "no client flows (SYN to \(t.vip):\(t.port)) on the client's point" }
+            else {
+                var parts: [String] = []
+                if okA < n { parts.append("\(n - okA) flows not relayed by \(t.dispatcher.name)") }
+                if okB < n { parts.append("\(n - okB) flows without exactly one receiving real server") }
+                if okC < n { parts.append("\(n - okC) flows without direct replies") }
+                if dCount > 0 { parts.append("\(dCount) VIP-sourced packets on \(t.dispatcher.name)'s wire") }
+                if !missing.isEmpty { parts.append("points not captured: \(missing.joined(separator: ", "))") }
+                summary = parts.joined(separator: "; ")
+            }
+            return RuleVerdict(rule: Self.name, passed: passed, summary: summary, evidence: evidence)
         }
-        return RuleVerdict(rule: "dr-path", passed: passed, summary: summary, evidence: evidence)
     }
-
 }

@@ -1,84 +1,104 @@
+import LblabModel
 import LblabTypes
 
-/// One lab node as the analysis sees it. `name` is also the name of its capture point.
-public struct LabHost: Sendable, Codable, Equatable {
+/// What the kernel holds for one interface of a lab node, read back after the lab was built.
+public struct InterfaceFacts: Sendable, Codable, Equatable {
+    /// The name inside the node (`eth0`, `lo`, `ipip0`).
     public var name: String
-    public var address: IPv4Address
-    public var mac: MACAddress
+    /// The link kind the kernel reports (`veth`, `ipip`), `nil` for loopback.
+    public var kind: String?
+    public var up: Bool
+    /// The lab segment it is plugged into (`nil`: on no segment, like `lo` or a tunnel).
+    public var segment: String?
+    /// Its capture point: the switch port on the segment's bridge (`nil` when on no segment).
+    public var point: String?
+    public var mac: MACAddress?
+    /// Its addresses (loopback addresses left out).
+    public var addresses: [IPInterface]
 
-    public init(name: String, address: IPv4Address, mac: MACAddress) {
+    public init(name: String, kind: String? = nil, up: Bool = true, segment: String? = nil, point: String? = nil,
+                mac: MACAddress? = nil, addresses: [IPInterface] = []) {
         self.name = name
-        self.address = address
+        self.kind = kind
+        self.up = up
+        self.segment = segment
+        self.point = point
         self.mac = mac
+        self.addresses = addresses
     }
 }
 
-/// What the lab was built with: the service and the nodes whose wires were captured.
-public struct LabFacts: Sendable, Codable, Equatable {
-    public var vip: IPv4Address
-    public var port: UInt16
-    public var client: LabHost
-    public var dispatcher: LabHost
-    public var realServers: [LabHost]
+/// What the kernel holds for one lab node.
+public struct NodeFacts: Sendable, Codable, Equatable {
+    public var name: String
+    public var role: NodeRole
+    public var interfaces: [InterfaceFacts]
 
-    public init(vip: IPv4Address, port: UInt16, client: LabHost, dispatcher: LabHost, realServers: [LabHost]) {
+    public init(name: String, role: NodeRole, interfaces: [InterfaceFacts]) {
+        self.name = name
+        self.role = role
+        self.interfaces = interfaces
+    }
+
+    /// The interfaces on a lab segment (the ones with a capture point).
+    public var segmentInterfaces: [InterfaceFacts] { interfaces.filter { $0.point != nil } }
+    /// Every address of the node, on any interface.
+    public var addresses: [IPAddress] { interfaces.flatMap { $0.addresses.map(\.address) } }
+}
+
+/// The facts of one run: where its traffic went (the traffic's client node and service, with the
+/// service's VIP, port and protocol, as the lab resolved them) and what the kernel held per node.
+public struct RunFacts: Sendable, Codable, Equatable {
+    public var client: String
+    public var service: String
+    public var vip: IPAddress
+    public var port: UInt16
+    public var `protocol`: TransportProtocol
+    public var nodes: [NodeFacts]
+
+    public init(client: String, service: String, vip: IPAddress, port: UInt16, protocol: TransportProtocol, nodes: [NodeFacts]) {
+        self.client = client
+        self.service = service
         self.vip = vip
         self.port = port
-        self.client = client
-        self.dispatcher = dispatcher
-        self.realServers = realServers
+        self.protocol = `protocol`
+        self.nodes = nodes
     }
+
+    public func node(named name: String) -> NodeFacts? { nodes.first { $0.name == name } }
+
+    /// Every capture point, in node and interface order.
+    public var points: [String] { nodes.flatMap { $0.interfaces.compactMap(\.point) } }
 }
 
 /// One client connection as the traffic generator saw it.
 public struct ConnectionOutcome: Sendable, Codable, Equatable {
-    /// The client's TCP source port (identifies the flow in the captures).
+    /// The client node that opened it.
+    public var client: String
+    /// The connection's source address and port (its end of the flow in the captures).
+    public var localAddress: IPAddress?
     public var localPort: UInt16
+    /// The service it went to.
+    public var service: String
     /// The real server that answered (its node name, from the response), `nil` if none did.
     public var server: String?
     public var error: String?
+    /// Seconds from the start of the traffic to this connection's connect (`nil` in runs recorded
+    /// before lblab kept it).
+    public var start: Double?
     /// Seconds from connect to the end of the response.
     public var latency: Double
 
-    public init(localPort: UInt16, server: String?, error: String? = nil, latency: Double = 0) {
+    public init(client: String, localAddress: IPAddress?, localPort: UInt16, service: String, server: String?,
+                error: String? = nil, start: Double? = nil, latency: Double = 0) {
+        self.client = client
+        self.localAddress = localAddress
         self.localPort = localPort
+        self.service = service
         self.server = server
         self.error = error
+        self.start = start
         self.latency = latency
-    }
-}
-
-/// How answered connections should spread over the real servers.
-public enum DistributionExpectation: Sendable, Codable, Equatable {
-    /// max - min <= 1 among these servers; every other server gets 0.
-    case equal(servers: [String])
-    /// |count - N*w/W| <= max weight for each listed server; weight-0 servers and unlisted servers get 0.
-    case weighted([String: Int])
-    /// Only the client/capture agreement is checked.
-    case none
-}
-
-public enum PathExpectation: Sendable, Codable, Equatable {
-    /// Requests through the dispatcher, replies straight from the real server (LVS-DR).
-    case directRouting
-    case none
-}
-
-public enum ARPExpectation: Sendable, Codable, Equatable {
-    /// Only the dispatcher may answer ARP for the VIP (no ARP flux).
-    case dispatcherOnly
-    case none
-}
-
-public struct Expectations: Sendable, Codable, Equatable {
-    public var distribution: DistributionExpectation
-    public var path: PathExpectation
-    public var arp: ARPExpectation
-
-    public init(distribution: DistributionExpectation = .none, path: PathExpectation = .none, arp: ARPExpectation = .none) {
-        self.distribution = distribution
-        self.path = path
-        self.arp = arp
     }
 }
 
@@ -134,7 +154,7 @@ public struct AnalysisReport: Sendable, Codable, Equatable {
     }
 }
 
-/// A captured frame as the analysis takes it (the caller converts from LblabCapture's frames).
+/// A captured frame as the analysis takes it, one at a time (tests, small captures).
 public struct RawFrame: Sendable, Equatable {
     public var timestamp: Double
     public var bytes: [UInt8]
@@ -143,4 +163,45 @@ public struct RawFrame: Sendable, Equatable {
         self.timestamp = timestamp
         self.bytes = bytes
     }
+}
+
+/// One capture point's frames as the analysis takes them: every frame's bytes back to back in one
+/// array, `ends[i]` the end of frame `i` (which starts at `ends[i - 1]`, or 0), and its timestamp.
+/// LblabCapture's `CapturedFrames` hands over its arrays as they are (no copy).
+public struct RawFrames: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let ends: [Int]
+    public let timestamps: [Double]
+
+    /// `ends` must rise (or stay) from 0 to at most `bytes.count`, with one timestamp per frame.
+    public init(bytes: [UInt8], ends: [Int], timestamps: [Double]) {
+        precondition(ends.count == timestamps.count, "RawFrames: \(ends.count) frame ends but \(timestamps.count) timestamps")
+        var last = 0
+        for e in ends {
+            precondition(e >= last && e <= bytes.count, "RawFrames: frame end \(e) out of order or past \(bytes.count) bytes")
+            last = e
+        }
+        self.bytes = bytes
+        self.ends = ends
+        self.timestamps = timestamps
+    }
+
+    public init(_ frames: [RawFrame]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.reduce(0) { $0 + $1.bytes.count })
+        var ends: [Int] = []
+        ends.reserveCapacity(frames.count)
+        for f in frames {
+            bytes += f.bytes
+            ends.append(bytes.count)
+        }
+        self.init(bytes: bytes, ends: ends, timestamps: frames.map(\.timestamp))
+    }
+
+    public var count: Int { ends.count }
+
+    /// Where frame `i` lies in `bytes`.
+    @inline(__always) public func range(of i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
+
+    public subscript(i: Int) -> RawFrame { RawFrame(timestamp: timestamps[i], bytes: Array(bytes[range(of: i)])) }
 }

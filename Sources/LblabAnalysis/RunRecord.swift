@@ -1,21 +1,33 @@
 import Foundation
+import LblabModel
 
 /// Everything besides the pcaps that a run's analysis needs, saved next to the captures as
-/// `run.json` so a run can be judged again later (`lblab analyze DIR`) or kept as a test fixture.
+/// `run.json` so a run can be judged again later (`lblab analyze DIR`) or kept as a test fixture:
+/// the lab as it was run, what the kernel held, and every connection's outcome.
 public struct RunRecord: Sendable, Codable, Equatable {
     public static let fileName = "run.json"
+    /// Version 2: `spec` (the lab), `facts` (per node and interface), outcomes with client,
+    /// source address and service. Version 1 (`facts` with one host per role, `expectations`) is
+    /// not read.
+    public static let currentVersion = 2
 
-    public var lab: String
-    public var facts: LabFacts
-    public var expectations: Expectations
+    public var version: Int
+    /// The lab as it was run (with every `--set` applied).
+    public var spec: LabSpec
+    public var facts: RunFacts
     public var outcomes: [ConnectionOutcome]
 
-    public init(lab: String, facts: LabFacts, expectations: Expectations, outcomes: [ConnectionOutcome]) {
-        self.lab = lab
+    public init(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome]) {
+        version = Self.currentVersion
+        self.spec = spec
         self.facts = facts
-        self.expectations = expectations
         self.outcomes = outcomes
     }
+
+    public var lab: String { spec.name }
+
+    /// The capture points whose pcaps the run saved: `<point>.pcap` each.
+    public var points: [String] { facts.points }
 
     public func write(to directory: String) throws {
         let encoder = JSONEncoder()
@@ -28,16 +40,17 @@ public struct RunRecord: Sendable, Codable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunRecordError(message: "no \(fileName) in \(directory): save a run there with `lblab test LAB --captures \(directory)`")
         }
+        struct Version: Decodable { var version: Int? }
+        let version = (try? JSONDecoder().decode(Version.self, from: data))?.version ?? 1
+        guard version == currentVersion else {
+            throw RunRecordError(message: "\(path) is a version \(version) run record; this lblab reads version \(currentVersion): "
+                                 + "record the run again with `lblab test LAB --captures \(directory)`")
+        }
         do {
             return try JSONDecoder().decode(RunRecord.self, from: data)
         } catch {
             throw RunRecordError(message: "\(path) is not a run record lblab can read: \(error)")
         }
-    }
-
-    /// Capture point names: one pcap per node, `<node>.pcap`.
-    public var points: [String] {
-        [facts.client.name, facts.dispatcher.name] + facts.realServers.map(\.name)
     }
 }
 

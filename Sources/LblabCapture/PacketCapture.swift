@@ -29,7 +29,7 @@ public final class PacketCapture: @unchecked Sendable {
         self.snapshotLength = snapshotLength
         var errbuf = [CChar](repeating: 0, count: Int(lblab_pcap_errbuf_size()))
         guard let h = pcap_create(interface, &errbuf) else {
-            throw CaptureError(operation: "pcap_create(\(interface))", message: String(cString: errbuf))
+            throw CaptureError(operation: "pcap_create(\(interface))", message: errorText(errbuf))
         }
         func fail(_ op: String, _ rc: Int32) -> CaptureError {
             let msg = String(cString: pcap_geterr(h))
@@ -61,7 +61,7 @@ public final class PacketCapture: @unchecked Sendable {
         }
         if pcap_setnonblock(h, 1, &errbuf) != 0 {
             pcap_close(h)
-            throw CaptureError(operation: "pcap_setnonblock(\(interface))", message: String(cString: errbuf))
+            throw CaptureError(operation: "pcap_setnonblock(\(interface))", message: errorText(errbuf))
         }
         handle = h
     }
@@ -87,7 +87,7 @@ public final class PacketCapture: @unchecked Sendable {
     }
 
     /// Reads what is available now (non-blocking `pcap_dispatch` until it returns 0) and appends it to
-    /// `frames`. Returns how many frames were read.
+    /// `sink`. Returns how many frames were read.
     func drain(into sink: FrameSink) throws -> Int {
         var total = 0
         let ctx = Unmanaged.passUnretained(sink).toOpaque()
@@ -97,10 +97,9 @@ public final class PacketCapture: @unchecked Sendable {
                 guard let user, let header, let bytes else { return }
                 let sink = Unmanaged<FrameSink>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue()
                 let h = header.pointee
-                let buf = Array(UnsafeBufferPointer(start: bytes, count: Int(h.caplen)))
-                sink.frames.append(CapturedFrame(
-                    timestamp: seconds(sec: Int(h.ts.tv_sec), usec: Int(h.ts.tv_usec)),
-                    bytes: buf, originalLength: Int(h.len)))
+                sink.frames.append(timestamp: seconds(sec: Int(h.ts.tv_sec), usec: Int(h.ts.tv_usec)),
+                                   bytes: UnsafeRawBufferPointer(start: bytes, count: Int(h.caplen)),
+                                   originalLength: Int(h.len))
             }, ctx.assumingMemoryBound(to: UInt8.self))
             if n == PCAP_ERROR_BREAK { break }
             if n < 0 {
@@ -113,7 +112,7 @@ public final class PacketCapture: @unchecked Sendable {
     }
 }
 
-/// Frames collected for one capture point; written only by the recorder thread.
+/// Frames collected for one capture point (contiguously); written only by the recorder thread.
 final class FrameSink {
-    var frames: [CapturedFrame] = []
+    var frames = CapturedFrames()
 }

@@ -8,6 +8,7 @@ public enum LabFile {
     /// `KEY=VALUE` settings (`scheduler=wrr`, `arp_fix=false`, `rs1.weight=3`, or any dotted
     /// key of the file) applied before validation.
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> LabSpec {
+        try LabFileLimits.standard.check(text, file: file)
         let node: Node?
         do {
             // The basic resolver: every scalar stays a string (the validator types them), and
@@ -15,10 +16,12 @@ public enum LabFile {
             // command's start-up time).
             node = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
-            throw LabFileError(file: file, key: "", problem: "not valid YAML: \(error)")
+            throw LabFileError(file: file, key: "", line: 1, problem: "not valid YAML: \(error)")
         }
         guard let node, case .mapping = node else {
-            throw LabFileError(file: file, key: "", problem: "a lab file is a YAML mapping", valid: "keys \(LabValidator.topKeys.joined(separator: ", "))")
+            // An empty file has no node: point at its first line; anything else at where it starts.
+            throw LabFileError(file: file, key: "", line: node?.mark?.line ?? 1, problem: "a lab file is a YAML mapping",
+                               valid: "keys \(LabValidator.topKeys.joined(separator: ", "))")
         }
         var tree = LabTree(node)
         for o in overrides { try apply(override: o, to: &tree, file: file) }
@@ -28,39 +31,58 @@ public enum LabFile {
 
     /// Reads and validates the lab file at `path`.
     public static func load(_ path: String, overrides: [String] = []) throws -> LabSpec {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LabFileError(file: path, key: "", problem: "cannot read the file", valid: "a lab name from `lblab list` or a path to a .yaml file")
-        }
-        var spec = try parse(String(decoding: data, as: UTF8.self), file: path, overrides: overrides)
+        var spec = try parse(try LabFileLimits.standard.read(path), file: path, overrides: overrides)
         spec.source = URL(fileURLWithPath: path).standardizedFileURL.path
         return spec
     }
 
-    /// Short keys accepted by `--set` and where they live in the file.
+    /// Short keys accepted by `--set` and where they live in the file. Service keys set every
+    /// service of a file with a `services:` list.
     public static let overrideAliases: [String: String] = [
-        "scheduler": "service.scheduler", "vip": "service.vip", "port": "service.port",
+        "scheduler": "service.scheduler", "vip": "service.vip", "port": "service.port", "protocol": "service.protocol",
         "connections": "traffic.connections", "concurrency": "traffic.concurrency", "timeout": "traffic.timeout",
-        "distribution": "expect.distribution", "path": "expect.path", "arp": "expect.arp",
+        "client": "traffic.client", "distribution": "expect.distribution", "path": "expect.path", "arp": "expect.arp",
     ]
 
     static func apply(override: String, to tree: inout LabTree, file: String) throws {
+        try LabFileLimits.standard.check(override: override)
+        let origin = "--set \(override)"
         guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
-            throw LabFileError(file: "--set \(override)", key: override, problem: "expected KEY=VALUE",
+            throw LabFileError(file: origin, key: override, problem: "expected KEY=VALUE",
                                valid: "e.g. scheduler=wrr, arp_fix=false, rs1.weight=3")
         }
         var key = String(override[..<eq])
         let value = String(override[override.index(after: eq)...])
         if let full = overrideAliases[key] { key = full }
-        var path = key.split(separator: ".").map(String.init)
-        // `<node>.weight` is short for `nodes.<node>.weight`.
-        if path.count == 2, let nodes = tree["nodes"]?.pairs, nodes.contains(where: { $0.key == path[0] }) {
+        var path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !path.contains(where: \.isEmpty) else {
+            throw LabFileError(file: origin, key: key, problem: "'\(key)' is not a dotted key", valid: "e.g. rs1.weight, service.scheduler, traffic.connections")
+        }
+        if path[0] == "service", tree["service"] == nil, tree["services"]?.items != nil {
+            path = ["services", "*"] + path.dropFirst()
+        }
+        // `<node>.weight` is short for `nodes.<node>.weight`, members of a `count:` group included.
+        let nodeNames = (tree["nodes"]?.pairs?.map(\.key) ?? []) + Array(memberNames(tree).keys)
+        if path.count >= 3, path[0] == "nodes", !nodeNames.contains(path[1]) {
+            throw LabFileError(file: origin, key: key, problem: "no node named '\(path[1])' in \(file)",
+                               valid: (tree["nodes"]?.pairs?.map(\.key) ?? []).joined(separator: ", "))
+        }
+        if path.count >= 2, !LabValidator.topKeys.contains(path[0]) {
+            guard nodeNames.contains(path[0]) else {
+                throw LabFileError(file: origin, key: key, problem: "no node named '\(path[0])' in \(file)",
+                                   valid: (tree["nodes"]?.pairs?.map(\.key) ?? []).joined(separator: ", "))
+            }
             path.insert("nodes", at: 0)
         }
-        if path.count == 2, tree["nodes"]?[path[0]] == nil, !LabValidator.topKeys.contains(path[0]) {
-            let names = tree["nodes"]?.pairs?.map(\.key) ?? []
-            throw LabFileError(file: "--set \(override)", key: key, problem: "no node named '\(path[0])' in \(file)",
-                               valid: names.joined(separator: ", "))
+        guard tree.set(path[...], to: value, setBy: origin) else {
+            throw LabFileError(file: origin, key: key, problem: "\(key) names an item the lab file does not have",
+                               valid: "an index of the list, or * for every item")
         }
-        tree.set(path[...], to: value, setBy: "--set \(override)")
+    }
+
+    /// Member name -> group name for the `count:` groups of a (not yet validated) tree.
+    static func memberNames(_ tree: LabTree) -> [String: String] {
+        guard let nodes = tree["nodes"] else { return [:] }
+        return LabValidator(file: "", defaultName: "").groupMembers(nodes)
     }
 }

@@ -1,61 +1,151 @@
 import LblabTypes
 
-/// How the dispatcher forwards requests to the real servers (the lab's LVS method).
-public enum LabMode: String, Codable, Sendable, CaseIterable {
-    case dr, nat, tun
-}
-
-/// What a node is in the lab.
+/// What a node is in the lab. A new role is a new case here: the compiler then points at every
+/// place (plan, runtime, status) that must say what the role means.
 public enum NodeRole: String, Codable, Sendable, CaseIterable {
-    case client, dispatcher, real
+    /// Sends the lab's traffic.
+    case client
+    /// Holds the VIP and the IPVS table.
+    case dispatcher
+    /// A real server behind a virtual service: runs lblab's built-in HTTP agent.
+    case real
 }
 
-/// IPVS forwarding method of one real server, named as `ipvsadm -Ln` prints it.
-public enum Forwarding: String, Codable, Sendable, CaseIterable {
-    /// Direct routing (`-g`, gatewaying): only the destination MAC changes.
-    case route
-    /// NAT (`-m`, masquerading): the destination address is rewritten.
-    case masq
-    /// IP-in-IP tunnelling (`-i`).
-    case tunnel
+/// An Ethernet segment: one bridge in the lab's switch namespace.
+public struct SegmentSpec: Codable, Sendable, Equatable {
+    public var name: String
 
-    public var ipvsadmFlag: String {
-        switch self {
-        case .route: "-g"
-        case .masq: "-m"
-        case .tunnel: "-i"
-        }
+    public init(name: String) { self.name = name }
+}
+
+/// One interface of a node, plugged into a segment.
+public struct InterfaceSpec: Codable, Sendable, Equatable {
+    /// The name inside the node (`eth0`).
+    public var name: String
+    public var segment: String
+    /// Addresses with their prefix; the first is the interface's primary address.
+    public var addresses: [IPInterface]
+
+    public init(name: String, segment: String, addresses: [IPInterface]) {
+        self.name = name
+        self.segment = segment
+        self.addresses = addresses
     }
 }
 
-/// IPVS schedulers the kernel ships (`net/netfilter/ipvs/ip_vs_*.c`).
-public let knownSchedulers = ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "lblc", "lblcr", "mh", "fo", "ovf"]
+/// A route in a node's main table.
+public struct RouteSpec: Codable, Sendable, Equatable {
+    /// The destination prefix; `0.0.0.0/0` is the default route.
+    public var destination: IPInterface
+    public var gateway: IPAddress?
+    /// The outgoing interface, when the route names one.
+    public var interface: String?
 
-/// The virtual service: the VIP the client talks to.
-public struct ServiceSpec: Codable, Sendable, Equatable {
-    public var vip: IPv4Address
-    public var port: UInt16
-    public var proto: String
-    public var scheduler: String
+    public init(destination: IPInterface, gateway: IPAddress?, interface: String? = nil) {
+        self.destination = destination
+        self.gateway = gateway
+        self.interface = interface
+    }
+
+    public var isDefault: Bool { destination.prefixLength == 0 }
 }
 
-/// One node of the lab: a network namespace with one interface on the lab's segment.
+/// One node of the lab: a network namespace with its interfaces, routes and role settings.
 public struct NodeSpec: Codable, Sendable, Equatable {
     public var name: String
     public var role: NodeRole
-    public var address: IPv4Interface
-    /// IPVS weight (real servers only).
+    /// In file order; never empty.
+    public var interfaces: [InterfaceSpec]
+    public var routes: [RouteSpec]
+    /// IPVS weight (real servers).
     public var weight: Int
-    /// IPVS forwarding method (real servers only); the lab's mode gives the default.
+    /// IPVS forwarding method (real servers); the lab's mode gives the default.
     public var forward: Forwarding
+    /// `net.ipv4.ip_forward` (the article turns it on for the dispatcher).
+    public var ipForward: Bool
+    /// `rp_filter` written to `all` and to each interface; `nil` leaves the kernel's default.
+    public var rpFilter: Int?
+    /// TUN real servers: an IP-in-IP tunnel interface holding the VIP (off: no tunnel, VIP on lo).
+    public var tunnel: Bool
+    /// The `count:` group of the lab file this node was expanded from.
+    public var group: String?
+
+    public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
+                forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,
+                group: String? = nil) {
+        self.name = name
+        self.role = role
+        self.interfaces = interfaces
+        self.routes = routes
+        self.weight = weight
+        self.forward = forward
+        self.ipForward = ipForward
+        self.rpFilter = rpFilter
+        self.tunnel = tunnel
+        self.group = group
+    }
+
+    /// The first address of the first interface: the node's own address.
+    public var address: IPInterface? { interfaces.first?.addresses.first }
+
+    public func interface(named name: String) -> InterfaceSpec? { interfaces.first { $0.name == name } }
+
+    /// The interface with an address in the same subnet as `address`, if any.
+    public func interface(onLinkWith address: IPAddress) -> (interface: InterfaceSpec, address: IPInterface)? {
+        for i in interfaces {
+            if let a = i.addresses.first(where: { $0.contains(address) }) { return (i, a) }
+        }
+        return nil
+    }
+
+    public var segments: [String] { interfaces.map(\.segment) }
 }
 
-/// The traffic `lblab test` sends from the client.
+/// An IPVS virtual service on a dispatcher.
+public struct ServiceSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var vip: IPAddress
+    public var port: UInt16
+    public var proto: TransportProtocol
+    public var scheduler: Scheduler
+    /// The dispatcher node holding the VIP and the IPVS table.
+    public var dispatcher: String
+    /// The real servers behind it, in file order.
+    public var servers: [String]
+
+    public init(name: String, vip: IPAddress, port: UInt16, proto: TransportProtocol, scheduler: Scheduler,
+                dispatcher: String, servers: [String]) {
+        self.name = name
+        self.vip = vip
+        self.port = port
+        self.proto = proto
+        self.scheduler = scheduler
+        self.dispatcher = dispatcher
+        self.servers = servers
+    }
+
+    /// `TCP 198.51.100.100:80`, as ipvsadm names a service.
+    public var label: String { "\(proto.ipvsadmName) \(vip.withPort(port))" }
+}
+
+/// The traffic `lblab test` sends.
 public struct TrafficSpec: Codable, Sendable, Equatable {
     public var connections: Int
     public var concurrency: Int
     /// Seconds before one connection counts as failed.
     public var timeout: Double
+    /// The client node that sends it.
+    public var client: String
+    /// The service it goes to.
+    public var service: String
+
+    public init(connections: Int, concurrency: Int, timeout: Double, client: String, service: String) {
+        self.connections = connections
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.client = client
+        self.service = service
+    }
 }
 
 /// What the distribution of connections over the real servers must be.
@@ -70,13 +160,29 @@ public enum DistributionRule: String, Codable, Sendable, CaseIterable {
     case none
 }
 
-/// The packet-path rule set to check.
+/// Which packet path `lblab test` checks.
 public enum PathRule: String, Codable, Sendable, CaseIterable {
-    /// The rules of the lab's mode (DR: via the dispatcher in, straight back out).
+    /// The path of the lab's mode.
     case mode
-    /// Direct-routing rules, whatever the forwarding.
+    /// The LVS-DR path, whatever the lab's mode (a claim a NAT lab fails).
     case dr
+    /// The LVS-NAT path.
+    case nat
+    /// The LVS-TUN path.
+    case tun
+    /// No path check.
     case none
+
+    /// The mode whose path is checked in a lab of mode `labMode`, or `nil` for none.
+    public func mode(in labMode: LabMode) -> LabMode? {
+        switch self {
+        case .mode: labMode
+        case .dr: .dr
+        case .nat: .nat
+        case .tun: .tun
+        case .none: nil
+        }
+    }
 }
 
 /// Who may answer ARP for the VIP.
@@ -90,6 +196,12 @@ public struct ExpectSpec: Codable, Sendable, Equatable {
     public var distribution: DistributionRule
     public var path: PathRule
     public var arp: ARPRule
+
+    public init(distribution: DistributionRule = .scheduler, path: PathRule = .mode, arp: ARPRule = .dispatcherOnly) {
+        self.distribution = distribution
+        self.path = path
+        self.arp = arp
+    }
 }
 
 /// A validated lab: everything needed to plan, run and judge it.
@@ -97,29 +209,53 @@ public struct LabSpec: Codable, Sendable, Equatable {
     public var name: String
     public var description: String
     public var mode: LabMode
-    public var service: ServiceSpec
-    /// `arp_ignore=1` / `arp_announce=2` on the real servers (the article's ARP-flux fix).
-    public var arpFix: Bool
-    /// Nodes in file order.
+    /// In file order; a lab file without `segments:` has one, `lan`.
+    public var segments: [SegmentSpec]
+    /// In file order (a `count:` group expands in place).
     public var nodes: [NodeSpec]
+    public var services: [ServiceSpec]
+    /// `arp_ignore=1` / `arp_announce=2` on DR and TUN real servers (the article's ARP-flux fix).
+    public var arpFix: Bool
     public var traffic: TrafficSpec
     public var expect: ExpectSpec
     /// The file it came from, if any.
     public var source: String?
 
-    public var client: NodeSpec { nodes.first { $0.role == .client }! }
-    public var dispatcher: NodeSpec { nodes.first { $0.role == .dispatcher }! }
-    public var realServers: [NodeSpec] { nodes.filter { $0.role == .real } }
+    public init(name: String, description: String = "", mode: LabMode, segments: [SegmentSpec], nodes: [NodeSpec],
+                services: [ServiceSpec], arpFix: Bool, traffic: TrafficSpec, expect: ExpectSpec, source: String? = nil) {
+        self.name = name
+        self.description = description
+        self.mode = mode
+        self.segments = segments
+        self.nodes = nodes
+        self.services = services
+        self.arpFix = arpFix
+        self.traffic = traffic
+        self.expect = expect
+        self.source = source
+    }
 
     public func node(named name: String) -> NodeSpec? { nodes.first { $0.name == name } }
+    public func service(named name: String) -> ServiceSpec? { services.first { $0.name == name } }
+    public func nodes(_ role: NodeRole) -> [NodeSpec] { nodes.filter { $0.role == role } }
+
+    public var clients: [NodeSpec] { nodes(.client) }
+    public var dispatchers: [NodeSpec] { nodes(.dispatcher) }
+    public var realServers: [NodeSpec] { nodes(.real) }
+
+    /// The services whose VIPs a node holds: as their dispatcher, or as one of their DR/TUN
+    /// real servers.
+    public func services(of node: NodeSpec) -> [ServiceSpec] {
+        services.filter { $0.dispatcher == node.name || $0.servers.contains(node.name) }
+    }
 }
 
 extension LabSpec {
-    /// What the kernel holds for this lab: everything but traffic, expectations and source,
-    /// which may change from one `lblab test` of a running lab to the next.
+    /// What the kernel holds for this lab: everything but traffic, expectations, description
+    /// and source, which may change from one `lblab test` of a running lab to the next.
     public var topology: LabSpec {
         var t = self
-        t.traffic = TrafficSpec(connections: 0, concurrency: 0, timeout: 0)
+        t.traffic = TrafficSpec(connections: 0, concurrency: 0, timeout: 0, client: "", service: "")
         t.expect = ExpectSpec(distribution: .none, path: .none, arp: .none)
         t.description = ""
         t.source = nil

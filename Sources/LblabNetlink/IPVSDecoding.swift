@@ -18,38 +18,59 @@ enum IPVSDecoding {
         return nil
     }
 
-    /// An IPv4 protocol service from a GET_SERVICE reply (fwmark and IPv6 services give `nil`).
+    /// The address in a 16-byte `nf_inet_addr` of family `af`.
+    static func address(_ bytes: [UInt8]?, family af: UInt16?) -> IPAddress? {
+        guard let bytes else { return nil }
+        switch af {
+        case IPFamily.ipv4.addressFamily?: return bytes.count >= 4 ? IPAddress(bytes: bytes.prefix(4)) : nil
+        case IPFamily.ipv6.addressFamily?: return bytes.count >= 16 ? IPAddress(bytes: bytes.prefix(16)) : nil
+        default: return nil
+        }
+    }
+
+    /// A protocol service (TCP or UDP, IPv4 or IPv6) from a GET_SERVICE reply; fwmark services give `nil`.
     /// The kernel's HASHED flag (0x2) is dropped so a listed service equals the one added.
     static func serviceEntry(_ message: NetlinkMessage) -> IPVSServiceEntry? {
         guard let s = message.attributes(after: GenericNetlink.headerSize).nested(UInt16(IPVS_CMD_ATTR_SERVICE)),
-              s.u16(UInt16(IPVS_SVC_ATTR_AF)) == UInt16(AF_INET),
-              let protoNumber = s.u16(UInt16(IPVS_SVC_ATTR_PROTOCOL)), let proto = IPVSProtocol(rawValue: protoNumber),
-              let addressBytes = s[UInt16(IPVS_SVC_ATTR_ADDR)], let address = IPv4Address(bytes: addressBytes),
+              let protoNumber = s.u16(UInt16(IPVS_SVC_ATTR_PROTOCOL)),
+              let proto = TransportProtocol.allCases.first(where: { UInt16($0.number) == protoNumber }),
+              let address = address(s[UInt16(IPVS_SVC_ATTR_ADDR)], family: s.u16(UInt16(IPVS_SVC_ATTR_AF))),
               let port = s.be16(UInt16(IPVS_SVC_ATTR_PORT)) else { return nil }
         var flags: UInt32 = 0
         if let raw = s[UInt16(IPVS_SVC_ATTR_FLAGS)], raw.count >= 4 {
             flags = raw.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } & ~IPVSService.hashedFlag
         }
-        let service = IPVSService(
+        return IPVSServiceEntry(
             key: IPVSServiceKey(proto: proto, address: address, port: port),
-            scheduler: s.string(UInt16(IPVS_SVC_ATTR_SCHED_NAME)) ?? "",
+            schedulerName: s.string(UInt16(IPVS_SVC_ATTR_SCHED_NAME)) ?? "",
             flags: flags,
             timeout: s.u32(UInt16(IPVS_SVC_ATTR_TIMEOUT)) ?? 0,
-            netmask: s.be32(UInt16(IPVS_SVC_ATTR_NETMASK)) ?? 0xffff_ffff)
-        return IPVSServiceEntry(service: service,
-                                stats: stats(s, stats64: IPVS_SVC_ATTR_STATS64, stats32: IPVS_SVC_ATTR_STATS))
+            netmask: netmask(s, family: address.family),
+            stats: stats(s, stats64: IPVS_SVC_ATTR_STATS64, stats32: IPVS_SVC_ATTR_STATS))
     }
 
-    /// An IPv4 destination from a GET_DEST reply.
-    static func destinationEntry(_ message: NetlinkMessage) -> IPVSDestinationEntry? {
+    /// IPv4: the mask, sent in network order. IPv6: a prefix length in host order, /128 read as
+    /// the all-ones default (the inverse of `IPVSRequests.encodeNewService`).
+    private static func netmask(_ s: NetlinkAttributes, family: IPFamily) -> UInt32 {
+        switch family {
+        case .ipv4: return s.be32(UInt16(IPVS_SVC_ATTR_NETMASK)) ?? 0xffff_ffff
+        case .ipv6:
+            guard let length = s.u32(UInt16(IPVS_SVC_ATTR_NETMASK)), length != 128 else { return 0xffff_ffff }
+            return length
+        }
+    }
+
+    /// A destination from a GET_DEST reply (`serviceFamily` when the kernel sends no ADDR_FAMILY).
+    static func destinationEntry(_ message: NetlinkMessage, serviceFamily: IPFamily = .ipv4) -> IPVSDestinationEntry? {
         guard let d = message.attributes(after: GenericNetlink.headerSize).nested(UInt16(IPVS_CMD_ATTR_DEST)),
-              let addressBytes = d[UInt16(IPVS_DEST_ATTR_ADDR)], let address = IPv4Address(bytes: addressBytes),
+              let address = address(d[UInt16(IPVS_DEST_ATTR_ADDR)],
+                                    family: d.u16(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY)) ?? serviceFamily.addressFamily),
               let port = d.be16(UInt16(IPVS_DEST_ATTR_PORT)) else { return nil }
-        if let family = d.u16(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY)), family != UInt16(AF_INET) { return nil }
         let method = (d.u32(UInt16(IPVS_DEST_ATTR_FWD_METHOD)) ?? 0) & UInt32(IP_VS_CONN_F_FWD_MASK)
+        guard let forwarding = IPVSForwarding(rawValue: method) else { return nil }
         let destination = IPVSDestination(
             address: address, port: port,
-            forwarding: IPVSForwarding(rawValue: method) ?? .masquerade,
+            forwarding: forwarding,
             weight: d.u32(UInt16(IPVS_DEST_ATTR_WEIGHT)) ?? 0,
             upperThreshold: d.u32(UInt16(IPVS_DEST_ATTR_U_THRESH)) ?? 0,
             lowerThreshold: d.u32(UInt16(IPVS_DEST_ATTR_L_THRESH)) ?? 0)

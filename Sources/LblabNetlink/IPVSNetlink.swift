@@ -43,14 +43,14 @@ public final class IPVSNetlink: @unchecked Sendable {
     }
 
     public func addService(_ service: IPVSService) throws {
-        try request("IPVS add service \(service.key) (scheduler \(service.scheduler))", scheduler: service.scheduler) {
+        try request("IPVS add service \(service.key) (scheduler \(service.scheduler.rawValue))", scheduler: service.scheduler.rawValue) {
             IPVSRequests.encodeNewService(service, family: familyID, sequence: $0)
         }
     }
 
     /// Changes scheduler, flags, timeout or netmask of an existing service (`IPVS_CMD_SET_SERVICE`).
     public func editService(_ service: IPVSService) throws {
-        try request("IPVS edit service \(service.key) (scheduler \(service.scheduler))", scheduler: service.scheduler) {
+        try request("IPVS edit service \(service.key) (scheduler \(service.scheduler.rawValue))", scheduler: service.scheduler.rawValue) {
             IPVSRequests.encodeNewService(service, family: familyID, sequence: $0, command: IPVS_CMD_SET_SERVICE)
         }
     }
@@ -61,29 +61,29 @@ public final class IPVSNetlink: @unchecked Sendable {
         }
     }
 
-    /// All IPv4 protocol services with their counters.
+    /// All TCP/UDP services (IPv4 and IPv6) with their counters.
     public func services() throws -> [IPVSServiceEntry] {
         try dump("IPVS list services") { [familyID] in IPVSRequests.encodeGetServices(family: familyID, sequence: $0) }
             .compactMap(IPVSDecoding.serviceEntry)
     }
 
     public func addDestination(_ destination: IPVSDestination, to key: IPVSServiceKey) throws {
-        let what = "\(destination.address):\(destination.port) \(destination.forwarding.ipvsadmName) weight \(destination.weight)"
+        let what = "\(destination.address.withPort(destination.port)) \(destination.forwarding.ipvsadmName) weight \(destination.weight)"
         try request("IPVS add destination \(what) to \(key)", destination: true) {
             IPVSRequests.encodeNewDestination(destination, service: key, family: familyID, sequence: $0)
         }
     }
 
     public func editDestination(_ destination: IPVSDestination, of key: IPVSServiceKey) throws {
-        let what = "\(destination.address):\(destination.port) \(destination.forwarding.ipvsadmName) weight \(destination.weight)"
+        let what = "\(destination.address.withPort(destination.port)) \(destination.forwarding.ipvsadmName) weight \(destination.weight)"
         try request("IPVS edit destination \(what) of \(key)", destination: true) {
             IPVSRequests.encodeNewDestination(destination, service: key, family: familyID, sequence: $0,
                                               command: IPVS_CMD_SET_DEST)
         }
     }
 
-    public func deleteDestination(address: IPv4Address, port: UInt16, from key: IPVSServiceKey) throws {
-        try request("IPVS delete destination \(address):\(port) from \(key)", destination: true) {
+    public func deleteDestination(address: IPAddress, port: UInt16, from key: IPVSServiceKey) throws {
+        try request("IPVS delete destination \(address.withPort(port)) from \(key)", destination: true) {
             IPVSRequests.encodeDeleteDestination(address: address, port: port, service: key, family: familyID, sequence: $0)
         }
     }
@@ -93,7 +93,7 @@ public final class IPVSNetlink: @unchecked Sendable {
     public func destinations(of key: IPVSServiceKey) throws -> [IPVSDestinationEntry] {
         try dump("IPVS list destinations of \(key)") { [familyID] in
             IPVSRequests.encodeGetDestinations(service: key, family: familyID, sequence: $0)
-        }.compactMap(IPVSDecoding.destinationEntry)
+        }.compactMap { IPVSDecoding.destinationEntry($0, serviceFamily: key.address.family) }
     }
 
     /// Removes every virtual service (`ipvsadm -C`); the connection table stays.

@@ -24,10 +24,15 @@ enum IPVSRequests {
         let m = GenericNetlink.request(family: family, command: command, version: version, flags: doFlags, sequence: sequence)
         m.nest(UInt16(IPVS_CMD_ATTR_SERVICE)) {
             putServiceKey(service.key, into: m)
-            m.put(UInt16(IPVS_SVC_ATTR_SCHED_NAME), string: service.scheduler)
+            m.put(UInt16(IPVS_SVC_ATTR_SCHED_NAME), string: service.scheduler.rawValue)
             m.put(UInt16(IPVS_SVC_ATTR_FLAGS), bytes: hostOrder(service.flags) + hostOrder(0xffff_ffff))
             m.put(UInt16(IPVS_SVC_ATTR_TIMEOUT), u32: service.timeout)
-            m.put(UInt16(IPVS_SVC_ATTR_NETMASK), be32: service.netmask)
+            switch service.key.address.family {
+            case .ipv4: m.put(UInt16(IPVS_SVC_ATTR_NETMASK), be32: service.netmask)
+            // The kernel takes an IPv6 service's netmask as a prefix length 1-128 in host order
+            // (EINVAL otherwise), as ipvsadm sends it; the all-ones default means /128.
+            case .ipv6: m.put(UInt16(IPVS_SVC_ATTR_NETMASK), u32: service.netmask == 0xffff_ffff ? 128 : service.netmask)
+            }
         }
         return m.bytes
     }
@@ -57,12 +62,12 @@ enum IPVSRequests {
             m.put(UInt16(IPVS_DEST_ATTR_WEIGHT), u32: destination.weight)
             m.put(UInt16(IPVS_DEST_ATTR_U_THRESH), u32: destination.upperThreshold)
             m.put(UInt16(IPVS_DEST_ATTR_L_THRESH), u32: destination.lowerThreshold)
-            m.put(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY), u16: UInt16(AF_INET))
+            m.put(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY), u16: destination.address.family.addressFamily)
         }
         return m.bytes
     }
 
-    static func encodeDeleteDestination(address: IPv4Address, port: UInt16, service key: IPVSServiceKey,
+    static func encodeDeleteDestination(address: IPAddress, port: UInt16, service key: IPVSServiceKey,
                                         family: UInt16, sequence: UInt32) -> [UInt8] {
         let m = GenericNetlink.request(family: family, command: IPVS_CMD_DEL_DEST, version: version, flags: doFlags,
                                        sequence: sequence)
@@ -70,7 +75,7 @@ enum IPVSRequests {
         m.nest(UInt16(IPVS_CMD_ATTR_DEST)) {
             m.put(UInt16(IPVS_DEST_ATTR_ADDR), bytes: inetAddress(address))
             m.put(UInt16(IPVS_DEST_ATTR_PORT), be16: port)
-            m.put(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY), u16: UInt16(AF_INET))
+            m.put(UInt16(IPVS_DEST_ATTR_ADDR_FAMILY), u16: address.family.addressFamily)
         }
         return m.bytes
     }
@@ -91,15 +96,15 @@ enum IPVSRequests {
 
     /// AF, PROTOCOL, ADDR (16-byte nf_inet_addr), PORT (network order).
     private static func putServiceKey(_ key: IPVSServiceKey, into m: NetlinkRequest) {
-        m.put(UInt16(IPVS_SVC_ATTR_AF), u16: UInt16(AF_INET))
-        m.put(UInt16(IPVS_SVC_ATTR_PROTOCOL), u16: key.proto.rawValue)
+        m.put(UInt16(IPVS_SVC_ATTR_AF), u16: key.address.family.addressFamily)
+        m.put(UInt16(IPVS_SVC_ATTR_PROTOCOL), u16: UInt16(key.proto.number))
         m.put(UInt16(IPVS_SVC_ATTR_ADDR), bytes: inetAddress(key.address))
         m.put(UInt16(IPVS_SVC_ATTR_PORT), be16: key.port)
     }
 
-    /// `union nf_inet_addr` holding an IPv4 address: 4 bytes, then 12 zero bytes.
-    static func inetAddress(_ address: IPv4Address) -> [UInt8] {
-        address.bytes + [UInt8](repeating: 0, count: 12)
+    /// `union nf_inet_addr`: an IPv4 address in the first 4 of 16 bytes, or the 16 of an IPv6 one.
+    static func inetAddress(_ address: IPAddress) -> [UInt8] {
+        address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
     }
 
     private static func hostOrder(_ value: UInt32) -> [UInt8] {

@@ -1,16 +1,27 @@
 import LblabTypes
 
-/// The transport protocol of a virtual service (`IPPROTO_*`).
-public enum IPVSProtocol: UInt16, Sendable, Codable {
-    case tcp = 6, udp = 17
-
-    /// "TCP" / "UDP", as ipvsadm prints it.
-    public var name: String { self == .tcp ? "TCP" : "UDP" }
-}
-
 /// How IPVS forwards to a destination (`IP_VS_CONN_F_*` forwarding methods).
 public enum IPVSForwarding: UInt32, Sendable, Codable {
     case masquerade = 0, local = 1, tunnel = 2, directRoute = 3, bypass = 4
+
+    /// The kernel's method for a lab's forwarding (no `default:`: a new method must be mapped here).
+    public init(_ forwarding: Forwarding) {
+        switch forwarding {
+        case .route: self = .directRoute
+        case .masq: self = .masquerade
+        case .tunnel: self = .tunnel
+        }
+    }
+
+    /// The lab's forwarding for this kernel method; `nil` for methods labs do not use (local, bypass).
+    public var forwarding: Forwarding? {
+        switch self {
+        case .directRoute: .route
+        case .masquerade: .masq
+        case .tunnel: .tunnel
+        case .local, .bypass: nil
+        }
+    }
 
     /// The name `ipvsadm -Ln` prints in its Forward column.
     public var ipvsadmName: String {
@@ -24,33 +35,34 @@ public enum IPVSForwarding: UInt32, Sendable, Codable {
     }
 }
 
-/// Identifies an IPv4 virtual service: protocol, address, port (host order).
+/// Identifies a virtual service: protocol, address (IPv4 or IPv6), port (host order).
 public struct IPVSServiceKey: Hashable, Sendable, Codable, CustomStringConvertible {
-    public var proto: IPVSProtocol
-    public var address: IPv4Address
+    public var proto: TransportProtocol
+    public var address: IPAddress
     public var port: UInt16
 
-    public init(proto: IPVSProtocol, address: IPv4Address, port: UInt16) {
+    public init(proto: TransportProtocol, address: IPAddress, port: UInt16) {
         self.proto = proto
         self.address = address
         self.port = port
     }
 
     /// `TCP 198.51.100.100:80`
-    public var description: String { "\(proto.name) \(address):\(port)" }
+    public var description: String { "\(proto.ipvsadmName) \(address.withPort(port))" }
 }
 
 /// A virtual service. `flags` are `IP_VS_SVC_F_*` (PERSISTENT 0x1, ONEPACKET 0x4, …);
 /// `timeout` is the persistence timeout in seconds; `netmask` is the persistence
-/// mask in host order (`0xffff_ff00` for /24).
+/// mask in host order (`0xffff_ff00` for /24), or for an IPv6 service its prefix length
+/// (1-128; the all-ones default means 128).
 public struct IPVSService: Sendable, Equatable {
     public var key: IPVSServiceKey
-    public var scheduler: String
+    public var scheduler: Scheduler
     public var flags: UInt32 = 0
     public var timeout: UInt32 = 0
     public var netmask: UInt32 = 0xffff_ffff
 
-    public init(key: IPVSServiceKey, scheduler: String, flags: UInt32 = 0, timeout: UInt32 = 0,
+    public init(key: IPVSServiceKey, scheduler: Scheduler, flags: UInt32 = 0, timeout: UInt32 = 0,
                 netmask: UInt32 = 0xffff_ffff) {
         self.key = key
         self.scheduler = scheduler
@@ -64,16 +76,16 @@ public struct IPVSService: Sendable, Equatable {
     public static let onePacketFlag: UInt32 = 0x4
 }
 
-/// A real server behind a virtual service (IPv4, port in host order).
+/// A real server behind a virtual service (port in host order).
 public struct IPVSDestination: Sendable, Equatable {
-    public var address: IPv4Address
+    public var address: IPAddress
     public var port: UInt16
     public var forwarding: IPVSForwarding
     public var weight: UInt32
     public var upperThreshold: UInt32 = 0
     public var lowerThreshold: UInt32 = 0
 
-    public init(address: IPv4Address, port: UInt16, forwarding: IPVSForwarding, weight: UInt32,
+    public init(address: IPAddress, port: UInt16, forwarding: IPVSForwarding, weight: UInt32,
                 upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0) {
         self.address = address
         self.port = port
@@ -102,15 +114,27 @@ public struct IPVSStats: Sendable, Equatable, Codable {
     }
 }
 
-/// A service as the kernel lists it, with its counters.
+/// A service as the kernel lists it, with its counters. The scheduler is the kernel's name: a
+/// kernel may run one lblab has no case for.
 public struct IPVSServiceEntry: Sendable, Equatable {
-    public var service: IPVSService
+    public var key: IPVSServiceKey
+    public var schedulerName: String
+    public var flags: UInt32
+    public var timeout: UInt32
+    public var netmask: UInt32
     public var stats: IPVSStats
 
-    public init(service: IPVSService, stats: IPVSStats) {
-        self.service = service
+    public init(key: IPVSServiceKey, schedulerName: String, flags: UInt32 = 0, timeout: UInt32 = 0,
+                netmask: UInt32 = 0xffff_ffff, stats: IPVSStats = IPVSStats()) {
+        self.key = key
+        self.schedulerName = schedulerName
+        self.flags = flags
+        self.timeout = timeout
+        self.netmask = netmask
         self.stats = stats
     }
+
+    public var scheduler: Scheduler? { Scheduler(rawValue: schedulerName) }
 }
 
 /// A destination as the kernel lists it, with connection counts and counters.

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CMnl
+import Foundation
 import LblabTypes
 
 /// rtnetlink (NETLINK_ROUTE) in the namespace the socket was opened in.
@@ -34,27 +35,29 @@ public final class RouteNetlink: @unchecked Sendable {
     /// Enslaves `link` to `master` (a bridge).
     public func setMaster(link: String, master: String) throws {
         let operation = "attach \(link) to \(master)"
-        let linkIndex = try index(of: link, for: operation)
         let masterIndex = try index(of: master, for: operation)
-        try send(operation) { RouteRequests.encodeSetMaster(linkIndex: linkIndex, masterIndex: masterIndex, sequence: $0) }
+        try send(operation, link: link) { RouteRequests.encodeSetLink(name: link, masterIndex: masterIndex, sequence: $0) }
     }
 
     public func setUp(link: String) throws {
-        let operation = "set \(link) up"
-        let linkIndex = try index(of: link, for: operation)
-        try send(operation) { RouteRequests.encodeSetUp(linkIndex: linkIndex, sequence: $0) }
+        try send("set \(link) up", link: link) { RouteRequests.encodeSetLink(name: link, up: true, sequence: $0) }
     }
 
-    /// Adds IFA_LOCAL + IFA_ADDRESS (+ IFA_BROADCAST when the prefix is shorter than /31).
-    public func addAddress(_ address: IPv4Interface, link: String) throws {
+    /// Creates an IP-in-IP tunnel interface that unwraps packets addressed to `local`.
+    public func createIPIPTunnel(name: String, local: IPv4Address) throws {
+        try send("create ipip tunnel \(name) (local \(local))") { RouteRequests.encodeCreateIPIPTunnel(name: name, local: local, sequence: $0) }
+    }
+
+    /// Adds IFA_LOCAL + IFA_ADDRESS (+ IFA_BROADCAST for IPv4 when the prefix is shorter than /31).
+    public func addAddress(_ address: IPInterface, link: String) throws {
         let operation = "add address \(address) to \(link)"
         let linkIndex = try index(of: link, for: operation)
         try send(operation) { RouteRequests.encodeAddAddress(address, linkIndex: linkIndex, sequence: $0) }
     }
 
     /// Adds a main-table route; without a gateway the route is on-link (scope link).
-    public func addRoute(to destination: IPv4Interface, via gateway: IPv4Address?, link: String?) throws {
-        var operation = "add route \(destination.network)/\(destination.prefixLength)"
+    public func addRoute(to destination: IPInterface, via gateway: IPAddress?, link: String?) throws {
+        var operation = "add route \(destination.prefixLength == 0 ? "default" : destination.subnet.description)"
         if let gateway { operation += " via \(gateway)" }
         if let link { operation += " dev \(link)" }
         let linkIndex = try link.map { try index(of: $0, for: operation) }
@@ -64,7 +67,7 @@ public final class RouteNetlink: @unchecked Sendable {
     }
 
     /// Deletes an ARP entry; a missing entry (ENOENT) is not an error.
-    public func deleteNeighbour(_ address: IPv4Address, link: String) throws {
+    public func deleteNeighbour(_ address: IPAddress, link: String) throws {
         let operation = "delete neighbour \(address) on \(link)"
         let linkIndex = try index(of: link, for: operation)
         do {
@@ -95,7 +98,18 @@ public final class RouteNetlink: @unchecked Sendable {
 
     // MARK: - Private
 
+    /// Link indexes this socket looked up (links are never renamed or re-created under lblab).
+    private var knownIndexes: [String: Int32] = [:]
+    private let indexLock = NSLock()
+
     private func index(of name: String, for operation: String) throws -> Int32 {
+        if let i = indexLock.withLock({ knownIndexes[name] }) { return i }
+        let i = try lookUpIndex(of: name, for: operation)
+        indexLock.withLock { knownIndexes[name] = i }
+        return i
+    }
+
+    private func lookUpIndex(of name: String, for operation: String) throws -> Int32 {
         do {
             let sequence = socket.nextSequence()
             let replies = try socket.transact(RouteRequests.encodeGetLink(name: name, sequence: sequence),
@@ -113,6 +127,13 @@ public final class RouteNetlink: @unchecked Sendable {
     private func send(_ operation: String, _ encode: (UInt32) -> [UInt8]) throws {
         let sequence = socket.nextSequence()
         _ = try socket.transact(encode(sequence), sequence: sequence, operation: operation)
+    }
+
+    /// A request that names `link`: ENODEV means there is no such link.
+    private func send(_ operation: String, link: String, _ encode: (UInt32) -> [UInt8]) throws {
+        do { try send(operation, encode) } catch let error as NetlinkError where error.errno == ENODEV {
+            throw NetlinkError(operation: operation, errno: ENODEV, hint: "no link named \(link)", kernelMessage: error.kernelMessage)
+        }
     }
 
     private func dump(_ operation: String, type: Int, family: UInt8) throws -> [NetlinkMessage] {

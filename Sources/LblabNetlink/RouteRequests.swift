@@ -49,6 +49,21 @@ enum RouteRequests {
         return m.bytes
     }
 
+    /// `RTM_NEWLINK` naming the link by IFLA_IFNAME (ifi_index 0: the kernel looks the name up),
+    /// setting IFLA_MASTER and/or IFF_UP: one request, no index lookup first.
+    static func encodeSetLink(name: String, masterIndex: Int32? = nil, up: Bool = false, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
+        var info = ifinfomsg()
+        if up {
+            info.ifi_flags = C.iffUp
+            info.ifi_change = C.iffUp
+        }
+        m.putHeader(info)
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        if let masterIndex { m.put(UInt16(IFLA_MASTER), u32: UInt32(bitPattern: masterIndex)) }
+        return m.bytes
+    }
+
     /// `RTM_NEWLINK` with ifi_flags = ifi_change = IFF_UP (as `ip link set … up`).
     static func encodeSetUp(linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
@@ -68,29 +83,45 @@ enum RouteRequests {
         return m.bytes
     }
 
-    /// `RTM_NEWADDR`: IFA_LOCAL, IFA_ADDRESS and, below /31, IFA_BROADCAST.
-    static func encodeAddAddress(_ address: IPv4Interface, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
+    /// `RTM_NEWLINK` creating an IP-in-IP tunnel (`ip link add NAME type ipip local ADDR`):
+    /// IFLA_IFNAME, IFLA_LINKINFO { KIND "ipip", DATA { IFLA_IPTUN_LOCAL } }. Packets whose outer
+    /// destination is `local` are unwrapped on it, whatever their outer source.
+    static func encodeCreateIPIPTunnel(name: String, local: IPv4Address, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence)
+        m.putHeader(ifinfomsg())
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        m.nest(UInt16(IFLA_LINKINFO)) {
+            m.put(UInt16(IFLA_INFO_KIND), string: "ipip")
+            m.nest(UInt16(IFLA_INFO_DATA)) {
+                m.put(C.iptunLocal, bytes: local.bytes)
+            }
+        }
+        return m.bytes
+    }
+
+    /// `RTM_NEWADDR`: IFA_LOCAL, IFA_ADDRESS and, for IPv4 below /31, IFA_BROADCAST.
+    static func encodeAddAddress(_ address: IPInterface, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWADDR), flags: createFlags, sequence: sequence)
         var header = ifaddrmsg()
-        header.ifa_family = UInt8(AF_INET)
+        header.ifa_family = UInt8(address.family.addressFamily)
         header.ifa_prefixlen = UInt8(address.prefixLength)
         header.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
         header.ifa_index = UInt32(bitPattern: linkIndex)
         m.putHeader(header)
         m.put(UInt16(IFA_LOCAL), bytes: address.address.bytes)
         m.put(UInt16(IFA_ADDRESS), bytes: address.address.bytes)
-        if address.prefixLength < 31 {
-            m.put(UInt16(IFA_BROADCAST), bytes: address.broadcast.bytes)
+        if address.prefixLength < 31, let broadcast = address.broadcast {
+            m.put(UInt16(IFA_BROADCAST), bytes: broadcast.bytes)
         }
         return m.bytes
     }
 
     /// `RTM_NEWROUTE` in the main table; scope link when there is no gateway (as `ip route add … dev …`).
-    static func encodeAddRoute(to destination: IPv4Interface, via gateway: IPv4Address?, linkIndex: Int32?,
+    static func encodeAddRoute(to destination: IPInterface, via gateway: IPAddress?, linkIndex: Int32?,
                                sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWROUTE), flags: createFlags, sequence: sequence)
         var header = rtmsg()
-        header.rtm_family = UInt8(AF_INET)
+        header.rtm_family = UInt8(destination.family.addressFamily)
         header.rtm_dst_len = UInt8(destination.prefixLength)
         header.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
         header.rtm_protocol = UInt8(RTPROT_BOOT)
@@ -109,11 +140,11 @@ enum RouteRequests {
         return m.bytes
     }
 
-    /// `RTM_DELNEIGH` for an IPv4 neighbour on a link.
-    static func encodeDeleteNeighbour(_ address: IPv4Address, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
+    /// `RTM_DELNEIGH` for a neighbour (ARP or NDP entry) on a link.
+    static func encodeDeleteNeighbour(_ address: IPAddress, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_DELNEIGH), flags: C.request | C.ack, sequence: sequence)
         var header = ndmsg()
-        header.ndm_family = UInt8(AF_INET)
+        header.ndm_family = UInt8(address.family.addressFamily)
         header.ndm_ifindex = linkIndex
         m.putHeader(header)
         m.put(UInt16(NDA_DST), bytes: address.bytes)

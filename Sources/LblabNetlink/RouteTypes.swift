@@ -22,25 +22,25 @@ public struct Link: Sendable, Equatable {
     }
 }
 
-/// An IPv4 address on an interface (`RTM_GETADDR`).
+/// An address on an interface (`RTM_GETADDR`).
 public struct InterfaceAddress: Sendable, Equatable {
     public var linkIndex: Int32
-    public var address: IPv4Interface
+    public var address: IPInterface
 
-    public init(linkIndex: Int32, address: IPv4Interface) {
+    public init(linkIndex: Int32, address: IPInterface) {
         self.linkIndex = linkIndex
         self.address = address
     }
 }
 
-/// An IPv4 neighbour (ARP) entry (`RTM_GETNEIGH`); `state` holds `NUD_*` bits.
+/// A neighbour (ARP or NDP) entry (`RTM_GETNEIGH`); `state` holds `NUD_*` bits.
 public struct Neighbour: Sendable, Equatable {
     public var linkIndex: Int32
-    public var address: IPv4Address
+    public var address: IPAddress
     public var mac: MACAddress?
     public var state: UInt16
 
-    public init(linkIndex: Int32, address: IPv4Address, mac: MACAddress?, state: UInt16) {
+    public init(linkIndex: Int32, address: IPAddress, mac: MACAddress?, state: UInt16) {
         self.linkIndex = linkIndex
         self.address = address
         self.mac = mac
@@ -65,25 +65,25 @@ extension Link {
 }
 
 extension InterfaceAddress {
-    /// Decodes an IPv4 `RTM_NEWADDR` message; IFA_LOCAL is preferred over IFA_ADDRESS (they differ on point-to-point links).
+    /// Decodes an IPv4 or IPv6 `RTM_NEWADDR` message; IFA_LOCAL is preferred over IFA_ADDRESS (they differ on point-to-point links).
     init?(message: NetlinkMessage) {
-        guard message.type == UInt16(RTM_NEWADDR), let header = message.familyHeader(as: ifaddrmsg.self),
-              header.ifa_family == UInt8(AF_INET) else { return nil }
+        guard message.type == UInt16(RTM_NEWADDR), let header = message.familyHeader(as: ifaddrmsg.self) else { return nil }
         let attributes = message.attributes(after: MemoryLayout<ifaddrmsg>.size)
         guard let bytes = attributes[UInt16(IFA_LOCAL)] ?? attributes[UInt16(IFA_ADDRESS)],
-              bytes.count == 4, let address = IPv4Address(bytes: bytes) else { return nil }
+              let address = IPAddress(bytes: bytes), UInt16(header.ifa_family) == address.family.addressFamily,
+              Int(header.ifa_prefixlen) <= address.family.bitWidth else { return nil }
         self.init(linkIndex: Int32(bitPattern: header.ifa_index),
-                  address: IPv4Interface(address: address, prefixLength: Int(header.ifa_prefixlen)))
+                  address: IPInterface(address: address, prefixLength: Int(header.ifa_prefixlen)))
     }
 }
 
 extension Neighbour {
-    /// Decodes an IPv4 `RTM_NEWNEIGH` message.
+    /// Decodes an IPv4 or IPv6 `RTM_NEWNEIGH` message.
     init?(message: NetlinkMessage) {
-        guard message.type == UInt16(RTM_NEWNEIGH), let header = message.familyHeader(as: ndmsg.self),
-              header.ndm_family == UInt8(AF_INET) else { return nil }
+        guard message.type == UInt16(RTM_NEWNEIGH), let header = message.familyHeader(as: ndmsg.self) else { return nil }
         let attributes = message.attributes(after: MemoryLayout<ndmsg>.size)
-        guard let bytes = attributes[UInt16(NDA_DST)], bytes.count == 4, let address = IPv4Address(bytes: bytes) else { return nil }
+        guard let bytes = attributes[UInt16(NDA_DST)], let address = IPAddress(bytes: bytes),
+              UInt16(header.ndm_family) == address.family.addressFamily else { return nil }
         let mac = attributes[UInt16(NDA_LLADDR)].flatMap { $0.count == 6 ? MACAddress(bytes: $0) : nil }
         self.init(linkIndex: header.ndm_ifindex, address: address, mac: mac, state: header.ndm_state)
     }
@@ -97,4 +97,7 @@ enum RouteConstants {
     static let create = UInt16(NLM_F_CREATE)
     static let exclusive = UInt16(NLM_F_EXCL)
     static let dump = UInt16(NLM_F_DUMP)
+    /// IFLA_IPTUN_LOCAL from <linux/if_tunnel.h> (not included: it pulls in <linux/if.h>, which
+    /// clashes with glibc's <net/if.h>).
+    static let iptunLocal: UInt16 = 2
 }

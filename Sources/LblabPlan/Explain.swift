@@ -13,22 +13,27 @@ extension Step {
         case .setMaster(let ns, let link, let master): return "ip -n \(ns) link set \(link) master \(master)"
         case .setUp(let ns, let link): return "ip -n \(ns) link set \(link) up"
         case .addAddress(let ns, let link, let a): return "ip -n \(ns) addr add \(a) dev \(link)"
+        case .addRoute(let ns, let r):
+            var c = "ip -n \(ns) route add \(r.destination.prefixLength == 0 ? "default" : r.destination.description)"
+            if let gw = r.gateway { c += " via \(gw)" }
+            if let dev = r.link { c += " dev \(dev)" }
+            return c
+        case .createTunnel(let ns, let name, let local): return "ip -n \(ns) link add \(name) type ipip local \(local)"
         case .addService(let ns, let s):
-            return "ip netns exec \(ns) ipvsadm -A \(s.ipvsadmService) -s \(s.scheduler)"
+            return "ip netns exec \(ns) ipvsadm -A \(s.ipvsadmService) -s \(s.scheduler.rawValue)"
         case .addDestination(let ns, let s, let d):
-            let flag = ["route": "-g", "masq": "-m", "tunnel": "-i"][d.forward] ?? "-g"
-            return "ip netns exec \(ns) ipvsadm -a \(s.ipvsadmService) -r \(d.address):\(d.port) \(flag) -w \(d.weight)"
-        case .startAgent(let ns, let node, let port):
-            return "ip netns exec \(ns) lblab-agent --name \(node) --port \(port) &   # lblab's built-in HTTP server"
-        case .stopAgent(let ns, let node):
-            return "ip netns pids \(ns) | xargs -r kill   # stop \(node)'s HTTP server"
+            return "ip netns exec \(ns) ipvsadm -a \(s.ipvsadmService) -r \(d.address.withPort(d.port)) \(d.forward.ipvsadmFlag) -w \(d.weight)"
+        case .startAgent(let ns, let node, let port, let proto):
+            return "ip netns exec \(ns) lblab-agent --name \(node) --\(proto.rawValue) \(port) &   # lblab's built-in server"
+        case .stopAgent(let ns, let node, let port):
+            return "ip netns exec \(ns) pkill -xf 'lblab-agent --name \(node) --tcp \(port)'   # stop \(node)'s server on port \(port)"
         }
     }
 }
 
 extension PlannedService {
     /// `-t VIP:PORT` (or `-u` for UDP) as ipvsadm takes it.
-    public var ipvsadmService: String { "\(proto == "udp" ? "-u" : "-t") \(address):\(port)" }
+    public var ipvsadmService: String { "\(proto.ipvsadmFlag) \(address.withPort(port))" }
 }
 
 extension Plan {
@@ -36,9 +41,14 @@ extension Plan {
     public func explained() -> String {
         var out: [String] = []
         for (i, e) in entries.enumerated() {
-            if !e.why.isEmpty { out.append(String(format: "%3d  # %@", i + 1, e.why)) }
-            out.append((e.why.isEmpty ? String(format: "%3d  ", i + 1) : "     ") + e.step.command)
+            if !e.why.isEmpty { out.append("\(pad(i + 1))  # \(e.why)") }
+            out.append((e.why.isEmpty ? "\(pad(i + 1))  " : "     ") + e.step.command)
         }
         return out.joined(separator: "\n")
+    }
+
+    private func pad(_ n: Int) -> String {
+        let s = String(n)
+        return String(repeating: " ", count: max(0, 3 - s.count)) + s
     }
 }

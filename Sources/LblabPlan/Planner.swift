@@ -1,73 +1,168 @@
 import LblabModel
 import LblabTypes
 
-/// Turns a validated lab into the plan that builds it.
+/// Turns a validated lab into the plan that builds it: the switch and its segments, every node's
+/// interfaces, addresses and routes, then the dispatchers (VIPs, forwarding, IPVS table), then the
+/// real servers (VIP, tunnel, ARP fix, reverse-path filter, agent) as their forwarding needs.
 public enum Planner {
     public static func plan(_ lab: LabSpec) -> Plan {
-        var entries: [Plan.Entry] = []
-        func add(_ step: Step, _ why: String) { entries.append(.init(step: step, why: why)) }
-
+        var b = Builder()
         let sw = LabNames.switchNamespace(lab: lab.name)
-        add(.createNamespace(name: sw), "the lab's switch: a namespace of its own, so nothing touches the root namespace")
-        quietIPv6(sw, add)
-        add(.createBridge(namespace: sw, name: LabNames.bridge), "one Ethernet segment for every node")
-        add(.setUp(namespace: sw, link: LabNames.bridge), "")
-
-        for node in lab.nodes {
-            let ns = LabNames.namespace(lab: lab.name, node: node.name)
-            let port = LabNames.switchPort(node: node.name)
-            let eth = LabNames.nodeInterface
-            add(.createNamespace(name: ns), "node \(node.name) (\(node.role.rawValue)): its own network stack")
-            quietIPv6(ns, add)
-            add(.setUp(namespace: ns, link: "lo"), "")
-            add(.createVeth(namespace: sw, name: port, peerNamespace: ns, peerName: eth), "a cable from the switch to \(node.name)")
-            add(.setMaster(namespace: sw, link: port, master: LabNames.bridge), "plug it into the bridge")
-            add(.setUp(namespace: sw, link: port), "")
-            add(.addAddress(namespace: ns, link: eth, address: node.address), "\(node.name)'s own address")
-            add(.setUp(namespace: ns, link: eth), "")
+        b.add(.createNamespace(name: sw), "the lab's switch: a namespace of its own, so nothing touches the root namespace")
+        b.quietIPv6(sw)
+        for segment in lab.segments {
+            let bridge = LabNames.bridge(segment: segment.name)
+            b.add(.createBridge(namespace: sw, name: bridge), "segment \(segment.name): one Ethernet bridge")
+            b.add(.setUp(namespace: sw, link: bridge), "")
         }
-
-        let d = lab.dispatcher
-        let dns = LabNames.namespace(lab: lab.name, node: d.name)
-        let vip = IPv4Interface(address: lab.service.vip, prefixLength: 32)
-        add(.addAddress(namespace: dns, link: LabNames.nodeInterface, address: vip),
-            "the VIP on the dispatcher's interface (the article: ifconfig ens32:0 VIP up)")
-        add(.setSysctl(namespace: dns, key: "net.ipv4.ip_forward", value: "1"), "the article turns forwarding on for the dispatcher")
-        let service = PlannedService(proto: lab.service.proto, address: lab.service.vip, port: lab.service.port, scheduler: lab.service.scheduler)
-        add(.addService(namespace: dns, service: service), "the virtual service, scheduler \(service.scheduler)")
-        for rs in lab.realServers {
-            let dest = PlannedDestination(address: rs.address.address, port: lab.service.port, forward: rs.forward.rawValue, weight: rs.weight)
-            add(.addDestination(namespace: dns, service: service, destination: dest),
-                "real server \(rs.name), forwarding \(rs.forward.rawValue), weight \(rs.weight)")
-        }
-
-        for rs in lab.realServers {
-            let ns = LabNames.namespace(lab: lab.name, node: rs.name)
-            if rs.forward == .route {
-                add(.addAddress(namespace: ns, link: "lo", address: vip),
-                    "DR: the real server accepts packets for the VIP on lo (the article: ifconfig lo:0 VIP netmask 255.255.255.255)")
-            }
-            let (ignore, announce) = lab.arpFix ? ("1", "2") : ("0", "0")
-            let fix = lab.arpFix ? "ARP fix" : "ARP fix OFF (ARP flux)"
-            for scope in ["all", "lo"] {
-                add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).arp_ignore", value: ignore),
-                    lab.arpFix ? "\(fix): answer ARP only for addresses on the receiving interface, so the VIP on lo stays hidden" : "\(fix): answer ARP for any local address, the VIP on lo included")
-                add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).arp_announce", value: announce),
-                    lab.arpFix ? "\(fix): never use the VIP as the source of this server's own ARP requests" : "\(fix): this server's ARP requests may carry the VIP as sender")
-            }
-            for scope in ["all", LabNames.nodeInterface] {
-                add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).rp_filter", value: "0"),
-                    "DR: requests to the VIP arrive on eth0 although the VIP lives on lo; strict reverse-path filtering would drop them")
-            }
-            add(.startAgent(namespace: ns, node: rs.name, port: lab.service.port),
-                "the built-in HTTP server of \(rs.name), answering with its name on every address, the VIP included")
-        }
-        return Plan(lab: lab.name, entries: entries)
+        for node in lab.nodes { plumb(node, lab, &b) }
+        for node in lab.dispatchers { dispatcher(node, lab, &b) }
+        for node in lab.realServers { realServer(node, lab, &b) }
+        return Plan(lab: lab.name, entries: b.entries)
     }
 
-    /// No IPv6 on lab interfaces: keeps router solicitations and MLD out of the captures.
-    private static func quietIPv6(_ ns: String, _ add: (Step, String) -> Void) {
-        add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), "IPv4 only: keeps IPv6 chatter out of the captures")
-        add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.disable_ipv6", value: "1"), "")
+    struct Builder {
+        var entries: [Plan.Entry] = []
+        mutating func add(_ step: Step, _ why: String) { entries.append(.init(step: step, why: why)) }
+
+        /// No IPv6 on lab interfaces: keeps router solicitations and MLD out of the captures.
+        mutating func quietIPv6(_ ns: String) {
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), "IPv4 only: keeps IPv6 chatter out of the captures")
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.disable_ipv6", value: "1"), "")
+        }
+    }
+
+    /// The node's namespace, one cable per interface into its segment's bridge, addresses, routes.
+    static func plumb(_ node: NodeSpec, _ lab: LabSpec, _ b: inout Builder) {
+        let sw = LabNames.switchNamespace(lab: lab.name)
+        let ns = LabNames.namespace(lab: lab.name, node: node.name)
+        b.add(.createNamespace(name: ns), "node \(node.name) (\(node.role.rawValue)): its own network stack")
+        b.quietIPv6(ns)
+        b.add(.setUp(namespace: ns, link: "lo"), "")
+        for interface in node.interfaces {
+            let port = LabNames.switchPort(node: node, interface: interface)
+            b.add(.createVeth(namespace: sw, name: port, peerNamespace: ns, peerName: interface.name),
+                  "a cable from segment \(interface.segment) to \(node.name)'s \(interface.name)")
+            b.add(.setMaster(namespace: sw, link: port, master: LabNames.bridge(segment: interface.segment)), "plug it into the bridge")
+            b.add(.setUp(namespace: sw, link: port), "")
+            for (i, a) in interface.addresses.enumerated() {
+                b.add(.addAddress(namespace: ns, link: interface.name, address: a), i == 0 ? "\(node.name)'s own address" : "")
+            }
+            b.add(.setUp(namespace: ns, link: interface.name), "")
+        }
+        for r in node.routes {
+            let why = r.isDefault
+                ? (node.role == .real && node.forward == .masq ? "NAT: the real server answers through the dispatcher, its default gateway" : "the default route")
+                : "a route to \(r.destination)"
+            b.add(.addRoute(namespace: ns, route: PlannedRoute(destination: r.destination, gateway: r.gateway, link: r.interface)), why)
+        }
+    }
+
+    /// The VIPs on the dispatcher's interface, forwarding, and the IPVS table (the article's ipvsadm -A / -a).
+    static func dispatcher(_ node: NodeSpec, _ lab: LabSpec, _ b: inout Builder) {
+        let ns = LabNames.namespace(lab: lab.name, node: node.name)
+        let services = lab.services.filter { $0.dispatcher == node.name }
+        for s in onePerVIP(services) {
+            b.add(.addAddress(namespace: ns, link: vipInterface(of: node, for: s, lab).name, address: IPInterface(host: s.vip)),
+                  "the VIP of \(s.name) on the dispatcher (the article: ifconfig ens32:0 VIP netmask 255.255.255.0 up)")
+        }
+        b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: node.ipForward ? "1" : "0"),
+              node.ipForward ? "forwarding on (the article: echo 1 > /proc/sys/net/ipv4/ip_forward); NAT replies pass the FORWARD path"
+                             : "forwarding OFF: NAT replies cannot pass the dispatcher")
+        for s in services {
+            let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler)
+            b.add(.addService(namespace: ns, service: service), "the virtual service \(s.name), scheduler \(s.scheduler.rawValue)")
+            for name in s.servers {
+                guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node) else { continue }
+                let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight)
+                b.add(.addDestination(namespace: ns, service: service, destination: dest),
+                      "real server \(rs.name), forwarding \(rs.forward.rawValue) (\(rs.forward.ipvsadmFlag)), weight \(rs.weight)")
+            }
+        }
+    }
+
+    /// What the real server's forwarding method needs, then its agent.
+    static func realServer(_ node: NodeSpec, _ lab: LabSpec, _ b: inout Builder) {
+        let ns = LabNames.namespace(lab: lab.name, node: node.name)
+        let services = lab.services.filter { $0.servers.contains(node.name) }
+        var links = node.interfaces.map(\.name)
+        switch node.forward {
+        case .route:
+            for s in onePerVIP(services) {
+                b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
+                      "DR: the real server accepts packets for the VIP of \(s.name) on lo (the article: ifconfig lo:0 VIP netmask 255.255.255.255)")
+            }
+        case .tunnel:
+            let dispatcher = services.first.flatMap { lab.node(named: $0.dispatcher) }
+            if node.tunnel, let local = dispatcher.flatMap({ serverAddress(node, towards: $0) }) ?? node.address {
+                b.add(.createTunnel(namespace: ns, name: LabNames.tunnel, local: local.address),
+                      "TUN: an IP-in-IP interface that unwraps what the dispatcher tunnels to \(local.address)")
+                b.add(.setUp(namespace: ns, link: LabNames.tunnel), "")
+                for s in onePerVIP(services) {
+                    b.add(.addAddress(namespace: ns, link: LabNames.tunnel, address: IPInterface(host: s.vip)),
+                          "TUN: the VIP of \(s.name) on the tunnel interface, so the unwrapped request is local")
+                }
+                links.append(LabNames.tunnel)
+            } else {
+                for s in onePerVIP(services) {
+                    b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
+                          "TUN without a tunnel interface (tunnel: false): the VIP on lo, and nothing unwraps the dispatcher's IP-in-IP")
+                }
+            }
+        case .masq:
+            break
+        }
+        if node.forward != .masq { arpFix(ns, lab.arpFix, &b) }
+        if let rp = node.rpFilter {
+            for scope in ["all"] + links {
+                b.add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).rp_filter", value: String(rp)),
+                      rp == 0 ? "requests to the VIP arrive from the client on an interface the VIP does not live on: strict reverse-path filtering would drop them"
+                              : "rp_filter \(rp) (\(rp == 1 ? "strict" : "loose")): the kernel checks the source's reverse path")
+            }
+        }
+        if node.ipForward { b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: "1"), "forwarding on") }
+        // One server per port the node's services use.
+        var ports: [(UInt16, TransportProtocol)] = []
+        for s in services where !ports.contains(where: { $0 == (s.port, s.proto) }) { ports.append((s.port, s.proto)) }
+        for (port, proto) in ports {
+            b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: proto),
+                  "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
+        }
+    }
+
+    /// The first service of each VIP: services may share a VIP (ports 80 and 443), a node holds it once.
+    static func onePerVIP(_ services: [ServiceSpec]) -> [ServiceSpec] {
+        var seen = Set<IPAddress>()
+        return services.filter { seen.insert($0.vip).inserted }
+    }
+
+    static func arpFix(_ ns: String, _ on: Bool, _ b: inout Builder) {
+        let (ignore, announce) = on ? ("1", "2") : ("0", "0")
+        let fix = on ? "ARP fix" : "ARP fix OFF (ARP flux)"
+        for scope in ["all", "lo"] {
+            b.add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).arp_ignore", value: ignore),
+                  on ? "\(fix): answer ARP only for addresses on the receiving interface, so the VIP stays hidden" : "\(fix): answer ARP for any local address, the VIP included")
+            b.add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).arp_announce", value: announce),
+                  on ? "\(fix): never use the VIP as the source of this server's own ARP requests" : "\(fix): this server's ARP requests may carry the VIP as sender")
+        }
+    }
+
+    /// The dispatcher interface that holds a service's VIP: the one whose subnet contains it,
+    /// else the one the traffic client's route to it goes through, else the first.
+    public static func vipInterface(of dispatcher: NodeSpec, for service: ServiceSpec, _ lab: LabSpec) -> InterfaceSpec {
+        if let hit = dispatcher.interface(onLinkWith: service.vip) { return hit.interface }
+        let gateways = lab.clients.flatMap(\.routes).filter { $0.destination.contains(service.vip) }.compactMap(\.gateway)
+        for gw in gateways { if let hit = dispatcher.interface(onLinkWith: gw) { return hit.interface } }
+        return dispatcher.interfaces[0]
+    }
+
+    /// The real server's address in a subnet it shares with the dispatcher (what IPVS forwards to).
+    public static func serverAddress(_ server: NodeSpec, towards dispatcher: NodeSpec) -> IPInterface? {
+        for i in server.interfaces {
+            for a in i.addresses where dispatcher.interfaces.contains(where: { $0.segment == i.segment && $0.addresses.contains { $0.contains(a.address) } }) {
+                return a
+            }
+        }
+        return nil
     }
 }

@@ -1,8 +1,8 @@
 import LblabTypes
 
-/// One kernel operation of a plan. Pure data: the applier executes it over netlink, `--explain`
-/// prints it as the `ip` / `ipvsadm` / `sysctl` command that does the same, and teardown
-/// reverses it.
+/// One kernel operation of a plan. Pure data: an executor carries it out (over netlink, on the
+/// namespace thread), `--explain` prints it as the `ip` / `ipvsadm` / `sysctl` command that does
+/// the same, and its `undo` says how teardown reverses it.
 public enum Step: Codable, Sendable, Equatable {
     case createNamespace(name: String)
     case setSysctl(namespace: String, key: String, value: String)
@@ -11,14 +11,17 @@ public enum Step: Codable, Sendable, Equatable {
     case createVeth(namespace: String, name: String, peerNamespace: String, peerName: String)
     case setMaster(namespace: String, link: String, master: String)
     case setUp(namespace: String, link: String)
-    case addAddress(namespace: String, link: String, address: IPv4Interface)
+    case addAddress(namespace: String, link: String, address: IPInterface)
+    case addRoute(namespace: String, route: PlannedRoute)
+    /// An IP-in-IP tunnel interface that takes packets addressed to `local` (LVS-TUN real servers).
+    case createTunnel(namespace: String, name: String, local: IPAddress)
     case addService(namespace: String, service: PlannedService)
     case addDestination(namespace: String, service: PlannedService, destination: PlannedDestination)
-    /// The built-in HTTP server of a real server, answering with the node's name.
-    case startAgent(namespace: String, node: String, port: UInt16)
+    /// The built-in server of a real server on one port, answering with the node's name.
+    case startAgent(namespace: String, node: String, port: UInt16, proto: TransportProtocol)
 
-    // Teardown steps (the reverse of the two steps that own something).
-    case stopAgent(namespace: String, node: String)
+    // Teardown steps: the undo of the two steps that own something outside a namespace's network stack.
+    case stopAgent(namespace: String, node: String, port: UInt16)
     case deleteNamespace(name: String)
 
     /// The namespace the step acts in.
@@ -26,31 +29,59 @@ public enum Step: Codable, Sendable, Equatable {
         switch self {
         case .createNamespace(let n), .deleteNamespace(let n): n
         case .setSysctl(let n, _, _), .createBridge(let n, _), .createVeth(let n, _, _, _), .setMaster(let n, _, _),
-             .setUp(let n, _), .addAddress(let n, _, _), .addService(let n, _), .addDestination(let n, _, _),
-             .startAgent(let n, _, _), .stopAgent(let n, _):
+             .setUp(let n, _), .addAddress(let n, _, _), .addRoute(let n, _), .createTunnel(let n, _, _),
+             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _):
             n
         }
     }
 
-    /// The step that undoes this one, for rollback and teardown. Everything inside a
-    /// namespace disappears with it, so only namespaces and agents need undoing.
-    public var undo: Step? {
+    /// How teardown reverses this step. Exhaustive: a new step must say what undoes it.
+    public var undo: Undo {
         switch self {
-        case .createNamespace(let n): .deleteNamespace(name: n)
-        case .startAgent(let ns, let node, _): .stopAgent(namespace: ns, node: node)
-        default: nil
+        case .createNamespace(let n): .step(.deleteNamespace(name: n))
+        case .startAgent(let ns, let node, let port, _): .step(.stopAgent(namespace: ns, node: node, port: port))
+        // Everything in a network stack goes with its namespace: links (and the peer of a veth,
+        // which dies with its pair), addresses, routes, sysctls, the IPVS table.
+        case .setSysctl(let ns, _, _), .createBridge(let ns, _), .createVeth(let ns, _, _, _), .setMaster(let ns, _, _),
+             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _), .createTunnel(let ns, _, _),
+             .addService(let ns, _), .addDestination(let ns, _, _):
+            .withNamespace(ns)
+        case .stopAgent, .deleteNamespace: .nothing
         }
+    }
+}
+
+/// What reverses a step.
+public enum Undo: Sendable, Equatable {
+    /// This step.
+    case step(Step)
+    /// Deleting this namespace removes what the step made.
+    case withNamespace(String)
+    /// The step is itself an undo.
+    case nothing
+}
+
+/// A route as planned: destination, gateway and/or interface.
+public struct PlannedRoute: Codable, Sendable, Equatable {
+    public var destination: IPInterface
+    public var gateway: IPAddress?
+    public var link: String?
+
+    public init(destination: IPInterface, gateway: IPAddress?, link: String?) {
+        self.destination = destination
+        self.gateway = gateway
+        self.link = link
     }
 }
 
 /// An IPVS virtual service as planned.
 public struct PlannedService: Codable, Sendable, Equatable {
-    public var proto: String
-    public var address: IPv4Address
+    public var proto: TransportProtocol
+    public var address: IPAddress
     public var port: UInt16
-    public var scheduler: String
+    public var scheduler: Scheduler
 
-    public init(proto: String, address: IPv4Address, port: UInt16, scheduler: String) {
+    public init(proto: TransportProtocol, address: IPAddress, port: UInt16, scheduler: Scheduler) {
         self.proto = proto
         self.address = address
         self.port = port
@@ -60,13 +91,12 @@ public struct PlannedService: Codable, Sendable, Equatable {
 
 /// An IPVS real server (destination) as planned.
 public struct PlannedDestination: Codable, Sendable, Equatable {
-    public var address: IPv4Address
+    public var address: IPAddress
     public var port: UInt16
-    /// `route`, `masq` or `tunnel`.
-    public var forward: String
+    public var forward: Forwarding
     public var weight: Int
 
-    public init(address: IPv4Address, port: UInt16, forward: String, weight: Int) {
+    public init(address: IPAddress, port: UInt16, forward: Forwarding, weight: Int) {
         self.address = address
         self.port = port
         self.forward = forward

@@ -54,7 +54,8 @@ public struct IPVSListing: Sendable, Codable, Equatable {
         /// Persistence timeout in seconds (printed when the service is persistent).
         public var timeout: UInt32
         /// Persistence granularity: for IPv4 the mask in host order (`0xffff_ff00` is
-        /// 255.255.255.0, `0xffff_ffff` is none); for IPv6 the prefix length (128 is none).
+        /// 255.255.255.0, `0xffff_ffff` is none); for IPv6 the prefix length (128, or the
+        /// all-ones value LblabNetlink reads it as, is none).
         public var netmask: UInt32
         /// Persistence engine (`--pe`, e.g. `sip`), if any.
         public var persistenceEngine: String?
@@ -143,7 +144,7 @@ public struct IPVSListing: Sendable, Codable, Equatable {
             switch s.key.family {
             case .ipv4 where s.netmask != 0xffff_ffff:
                 line += " mask " + IPv4Address(s.netmask).description
-            case .ipv6 where s.netmask != 128:
+            case .ipv6 where s.netmask != 128 && s.netmask != 0xffff_ffff:
                 line += " mask \(Int32(bitPattern: s.netmask))"
             default:
                 break

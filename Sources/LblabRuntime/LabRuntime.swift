@@ -10,9 +10,7 @@ public struct LabRuntime: Sendable {
     public init(store: StateStore = StateStore()) { self.store = store }
 
     /// Every namespace a lab owns, switch first.
-    public static func namespaces(of spec: LabSpec) -> [String] {
-        [LabNames.switchNamespace(lab: spec.name)] + spec.nodes.map { LabNames.namespace(lab: spec.name, node: $0.name) }
-    }
+    public static func namespaces(of spec: LabSpec) -> [String] { LabNames.namespaces(of: spec) }
 
     public static func requireRoot() throws {
         guard Kernel.isRoot else { throw RuntimeError.notRoot }
@@ -52,31 +50,40 @@ public struct LabRuntime: Sendable {
         phase("planned")
         try checkNotUp(spec)
         let names = Self.namespaces(of: spec)
-        var state = LabState(spec: spec, phase: .building, builderPID: getpid(), startedAt: Date(), namespaces: names, agents: [])
+        var state = LabState(spec: spec, phase: .building, builderPID: getpid(), startedAt: Date(), namespaces: names, agents: [], steps: [])
         try store.save(state)
         phase("state saved")
         let t0 = Date()
-        let applier = Applier()
-        var index = 0
-        applier.onStep = { _, seconds in
-            onStep?(plan.entries[index], seconds)
-            index += 1
+        let executor = KernelExecutor()
+        let applier = PlanApplier(executor: executor)
+        applier.onStep = { i, step, seconds in
+            log.trace("step done", metadata: ["step": "\(step.command)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
+            onStep?(plan.entries[i], seconds)
         }
         do {
             // One body on the namespace thread: each step enters its namespace in place.
             try NamespaceThread.shared.runHere { try applier.apply(plan.steps) }
             phase("applied")
             state.phase = .up
-            state.agents = applier.agents
+            state.agents = applier.agents.compactMap { outcome in
+                switch outcome {
+                case .startedAgent(let node, let ns, let port, let pid): LabState.Agent(node: node, namespace: ns, port: port, pid: pid)
+                case .done: nil
+                }
+            }
+            state.steps = applier.done
             try store.save(state)
             phase("state saved")
         } catch {
-            let failed = applier.done.count < plan.steps.count ? plan.steps[applier.done.count].command : "save the state of \(spec.name)"
-            let removed = (try? NamespaceThread.shared.runHere { applier.rollback() }) ?? 0
+            let cause = (error as? StepFailure).map { "\($0.cause)" } ?? "\(error)"
+            let failed = (error as? StepFailure)?.step.command ?? "save the state of \(spec.name)"
+            let created = applier.done.filter { if case .createNamespace = $0 { true } else { false } }.count
+            let failures = (try? NamespaceThread.shared.runHere { applier.rollback() }) ?? []
+            for f in failures { log.warning("rollback step failed", metadata: ["step": "\(f.step.command)", "error": "\(f.cause)"]) }
             store.remove(spec.name)
-            throw RuntimeError.upFailed(lab: spec.name, step: failed, cause: "\(error)", rolledBack: removed)
+            throw RuntimeError.upFailed(lab: spec.name, step: failed, cause: cause, rolledBack: created)
         }
-        return (UpResult(plan: plan, seconds: Date().timeIntervalSince(t0), agents: applier.agents), applier.handles)
+        return (UpResult(plan: plan, seconds: Date().timeIntervalSince(t0), agents: state.agents), executor.handles)
     }
 
     /// Called with the lab's lock held, so no other lblab process is building it: any state
@@ -112,16 +119,26 @@ public struct LabRuntime: Sendable {
         return try store.withLock(lab) { try downLocked(lab, spec: spec) }
     }
 
-    /// `down` for a caller that holds the lab's lock.
+    /// `down` for a caller that holds the lab's lock: the teardown of the steps that built the lab
+    /// (the same path as a failed `up`'s rollback). Without state, every namespace of the lab that
+    /// exists is taken as built.
     func downLocked(_ lab: String, spec: LabSpec? = nil) throws -> DownResult {
         let t0 = Date()
         let state = try store.load(lab)
         let names = state?.namespaces ?? spec.map(Self.namespaces(of:)) ?? []
         let existing = names.filter(NetworkNamespace.exists)
         if state == nil && existing.isEmpty { throw RuntimeError.notUp(lab: lab) }
-        let pids = try Teardown.removeNamespaces(names, knownAgents: state?.agents.map(\.pid) ?? [])
+        var done = state?.steps ?? []
+        // Namespaces a crash left without a recorded step (state saved before the steps were).
+        for n in existing where !done.contains(.createNamespace(name: n)) { done.insert(.createNamespace(name: n), at: 0) }
+        let agents = Dictionary((state?.agents ?? []).map { (AgentKey(node: $0.node, port: $0.port), $0.pid) }, uniquingKeysWith: { a, _ in a })
+        let executor = KernelExecutor(agents: agents)
+        let failures = try NamespaceThread.shared.runHere { PlanApplier.teardown(done, with: executor) }
+        if let first = failures.first {
+            throw RuntimeError.system("take lab \(lab) down: \(first)", ECANCELED)
+        }
         store.remove(lab)
-        return DownResult(namespaces: existing, stoppedProcesses: pids, seconds: Date().timeIntervalSince(t0))
+        return DownResult(namespaces: existing, stoppedProcesses: executor.signalled.sorted(), seconds: Date().timeIntervalSince(t0))
     }
 
     /// The state of a lab that is up, or an error saying why it is not.

@@ -14,6 +14,7 @@ public struct LabState: Codable, Sendable {
     public struct Agent: Codable, Sendable, Equatable {
         public var node: String
         public var namespace: String
+        public var port: UInt16
         public var pid: Int32
     }
 
@@ -24,6 +25,8 @@ public struct LabState: Codable, Sendable {
     /// Every namespace of the lab (switch first), created or about to be.
     public var namespaces: [String]
     public var agents: [Agent]
+    /// The steps that built the lab, in order: `down` undoes exactly these (`Plan.teardown(of:)`).
+    public var steps: [Step]
 
     public var lab: String { spec.name }
 }

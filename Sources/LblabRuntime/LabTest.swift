@@ -10,11 +10,12 @@ import LblabTypes
 /// The outcome of `lblab test`: the traffic, the captures and the verdicts.
 public struct TestReport: Sendable, Codable {
     public var lab: String
-    public var scheduler: String
+    public var scheduler: Scheduler
     public var arpFix: Bool
     public var connections: Int
     public var concurrency: Int
-    public var facts: LabFacts
+    /// Where the traffic went and what the kernel held per node (also in the saved `run.json`).
+    public var facts: RunFacts
     public var analysis: AnalysisReport
     /// Per-capture-point pcap files written for this run.
     public var captureFiles: [String: String]
@@ -80,20 +81,22 @@ extension LabRuntime {
 
     private func runTest(_ spec: LabSpec, handles: LabHandles, broughtUp: Bool, captureDirectory dir: String, started t0: Date,
                          progress: ((String) -> Void)?) throws -> TestReport {
-        let facts = try labFacts(spec, handles: handles)
-        let clientNS = LabNames.namespace(lab: spec.name, node: spec.client.name)
+        let target = try TrafficTarget(spec)
+        let facts = try runFacts(spec, target, handles: handles)
+        let clientNS = LabNames.namespace(lab: spec.name, node: target.client.name)
         // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
-        try handles.route(clientNS).deleteNeighbour(spec.service.vip, link: LabNames.nodeInterface)
+        for i in target.client.interfaces { try handles.route(clientNS).deleteNeighbour(target.service.vip, link: i.name) }
 
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
+        let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
-            try Dictionary(uniqueKeysWithValues: spec.nodes.map { ($0.name, try PacketCapture(interface: LabNames.switchPort(node: $0.name))) })
+            try Dictionary(uniqueKeysWithValues: ports.map { ($0, try PacketCapture(interface: $0, bufferSize: Self.captureBuffer(points: ports.count))) })
         }
         let recorder = CaptureRecorder(captures: captures)
         try recorder.start()
 
         let client = try handles.namespace(clientNS)
-        let generator = TrafficGenerator(address: spec.service.vip.description, port: spec.service.port,
+        let generator = TrafficGenerator(address: target.service.vip.description, port: target.service.port,
                                          connections: spec.traffic.connections, concurrency: spec.traffic.concurrency,
                                          timeout: spec.traffic.timeout)
         let tTraffic = Date()
@@ -113,27 +116,37 @@ extension LabRuntime {
             files[point] = path
         }
 
-        let outcomes = results.map { ConnectionOutcome(localPort: $0.localPort, server: $0.server, error: $0.error, latency: $0.latency) }
-        let record = RunRecord(lab: spec.name, facts: facts, expectations: Self.expectations(spec), outcomes: outcomes)
+        let outcomes = results.map {
+            ConnectionOutcome(client: target.client.name, localAddress: $0.localAddress.flatMap(IPAddress.init), localPort: $0.localPort,
+                              service: target.service.name, server: $0.server, error: $0.error, start: $0.start, latency: $0.latency)
+        }
+        let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
         let analysis = Self.analyze(record, captures: captured.frames)
-        return TestReport(lab: spec.name, scheduler: spec.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
+        return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
     }
 
-    /// Judges a run from its record and captures.
-    public static func analyze(_ record: RunRecord, captures: [String: [CapturedFrame]]) -> AnalysisReport {
-        LabAnalyzer.analyze(facts: record.facts, captures: captures.mapValues { $0.map { RawFrame(timestamp: $0.timestamp, bytes: $0.bytes) } },
-                            outcomes: record.outcomes, expectations: record.expectations)
+    /// The kernel buffer of each capture point: 16 MiB for a small lab, shrinking so all of them
+    /// together stay near 128 MiB (a 64-server lab would otherwise pin 1 GiB of the VM's 2 GiB),
+    /// never below 512 KiB (each point then carries only its share of the traffic).
+    static func captureBuffer(points: Int) -> Int32 {
+        Int32(max(512 << 10, min(16 << 20, (128 << 20) / max(points, 1))))
     }
 
-    /// Judges a saved run again: `run.json` and one `<node>.pcap` per capture point in `directory`.
+    /// Judges a run from its record and captures.
+    public static func analyze(_ record: RunRecord, captures: [String: CapturedFrames]) -> AnalysisReport {
+        // The contiguous stores are handed over as they are (arrays are shared, not copied).
+        LabAnalyzer.analyze(record, captures: captures.mapValues { RawFrames(bytes: $0.bytes, ends: $0.ends, timestamps: $0.timestamps) })
+    }
+
+    /// Judges a saved run again: `run.json` and one `<point>.pcap` per capture point in `directory`.
     public static func analyzeSaved(_ directory: String) throws -> (RunRecord, AnalysisReport) {
         let record = try RunRecord.read(from: directory)
-        var captures: [String: [CapturedFrame]] = [:]
+        var captures: [String: CapturedFrames] = [:]
         for point in record.points {
             let path = "\(directory)/\(point).pcap"
             if FileManager.default.fileExists(atPath: path) { captures[point] = try PcapFile.read(path) }
@@ -141,36 +154,41 @@ extension LabRuntime {
         return (record, analyze(record, captures: captures))
     }
 
-    /// Addresses and MACs of the lab's hosts, as the kernel assigned them.
-    func labFacts(_ spec: LabSpec, handles: LabHandles) throws -> LabFacts {
-        func host(_ n: NodeSpec) throws -> LabHost {
-            let links = try handles.route(LabNames.namespace(lab: spec.name, node: n.name)).links()
-            guard let mac = links.first(where: { $0.name == LabNames.nodeInterface })?.mac else {
-                throw RuntimeError.system("read the MAC of \(n.name)'s \(LabNames.nodeInterface)", ENODEV)
+    /// Where the traffic goes, and what the kernel holds for every node: each link with its kind,
+    /// state, MAC and IPv4 addresses (loopback addresses left out), and for the links on a lab
+    /// segment the segment and capture point (the switch port). Links on no segment are kept when
+    /// they hold an address or are IP-in-IP tunnels (a real server's VIP on `lo` or `ipip0`).
+    func runFacts(_ spec: LabSpec, _ target: TrafficTarget, handles: LabHandles) throws -> RunFacts {
+        let nodes = try spec.nodes.map { node -> NodeFacts in
+            let route = try handles.route(LabNames.namespace(lab: spec.name, node: node.name))
+            let addresses = Dictionary(grouping: try route.addresses(), by: \.linkIndex)
+            let interfaces = try route.links().sorted { $0.index < $1.index }.compactMap { link -> InterfaceFacts? in
+                let own = (addresses[link.index] ?? []).map(\.address).filter { $0.address.ipv4.map { $0.value >> 24 != 127 } ?? true }
+                let planned = node.interface(named: link.name)
+                guard planned != nil || !own.isEmpty || link.kind == "ipip" else { return nil }
+                return InterfaceFacts(name: link.name, kind: link.kind, up: link.isUp, segment: planned?.segment,
+                                      point: planned.map { LabNames.switchPort(node: node, interface: $0) }, mac: link.mac, addresses: own)
             }
-            return LabHost(name: n.name, address: n.address.address, mac: mac)
+            return NodeFacts(name: node.name, role: node.role, interfaces: interfaces)
         }
-        return LabFacts(vip: spec.service.vip, port: spec.service.port, client: try host(spec.client),
-                        dispatcher: try host(spec.dispatcher), realServers: try spec.realServers.map(host))
+        return RunFacts(client: target.client.name, service: target.service.name, vip: target.service.vip, port: target.service.port,
+                        protocol: target.service.proto, nodes: nodes)
     }
+}
 
-    /// The lab file's expectations as analysis rules.
-    public static func expectations(_ spec: LabSpec) -> Expectations {
-        let active = spec.realServers.filter { $0.weight > 0 }.map(\.name)
-        let weights = Dictionary(uniqueKeysWithValues: spec.realServers.map { ($0.name, $0.weight) })
-        let distribution: DistributionExpectation
-        switch spec.expect.distribution {
-        case .scheduler: distribution = spec.service.scheduler == "wrr" ? .weighted(weights) : .equal(servers: active)
-        case .equal: distribution = .equal(servers: active)
-        case .weights: distribution = .weighted(weights)
-        case .none: distribution = .none
+/// Where `lblab test` sends its traffic: the lab's traffic client, service and that service's dispatcher.
+struct TrafficTarget {
+    var client: NodeSpec
+    var service: ServiceSpec
+    var dispatcher: NodeSpec
+
+    init(_ spec: LabSpec) throws {
+        guard let client = spec.node(named: spec.traffic.client), let service = spec.service(named: spec.traffic.service),
+              let dispatcher = spec.node(named: service.dispatcher) else {
+            throw RuntimeError.system("find the traffic client \(spec.traffic.client) and service \(spec.traffic.service) of lab \(spec.name)", ENOENT)
         }
-        let path: PathExpectation
-        switch spec.expect.path {
-        case .mode: path = spec.mode == .dr ? .directRouting : .none
-        case .dr: path = .directRouting
-        case .none: path = .none
-        }
-        return Expectations(distribution: distribution, path: path, arp: spec.expect.arp == .dispatcherOnly ? .dispatcherOnly : .none)
+        self.client = client
+        self.service = service
+        self.dispatcher = dispatcher
     }
 }

@@ -48,14 +48,26 @@ public struct LabStatus: Sendable, Codable {
     public var ipvsTableSize: UInt32?
     /// The services with their counters (for `--json`).
     public var services: [Service]
-    /// The dispatcher's IPVS table as read from the kernel (nil when its namespace is missing).
-    public var ipvs: IPVSListing?
+    /// Each dispatcher's IPVS table as read from the kernel (none for a dispatcher whose
+    /// namespace is missing).
+    public var ipvs: [DispatcherTable]
 
-    /// The IPVS table exactly as `ipvsadm -Ln` prints it in the dispatcher's namespace
-    /// (without the final newline).
+    /// One dispatcher's IPVS table.
+    public struct DispatcherTable: Sendable, Codable {
+        public var dispatcher: String
+        public var namespace: String
+        public var listing: IPVSListing
+    }
+
+    /// The IPVS tables, each exactly as `ipvsadm -Ln` prints it in its dispatcher's namespace
+    /// (without the final newline); with several dispatchers, each after a line naming it.
     public var ipvsTable: String {
-        guard let ipvs else { return "no IPVS table: the dispatcher's namespace is missing (lblab down \(lab), then lblab up \(lab))" }
-        return String(ipvs.render().dropLast())
+        if ipvs.isEmpty {
+            return "no IPVS table: the dispatcher's namespace is missing (lblab down \(lab), then lblab up \(lab))"
+        }
+        if ipvs.count == 1 { return String(ipvs[0].listing.render().dropLast()) }
+        return ipvs.map { "dispatcher \($0.dispatcher) (ip netns exec \($0.namespace) ipvsadm -Ln):\n" + $0.listing.render() }
+            .joined(separator: "\n").dropLast().description
     }
 }
 
@@ -84,31 +96,32 @@ extension LabRuntime {
             if node.present {
                 let route = try handles.route(nsName)
                 let links = try route.links()
-                node.mac = links.first { $0.name == LabNames.nodeInterface }?.mac?.description
+                node.mac = links.first { $0.name == n.interfaces.first?.name }?.mac?.description
                 let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-                node.addresses = try route.addresses().filter { $0.address.address.bytes[0] != 127 }.map {
+                node.addresses = try route.addresses().filter { $0.address.address.bytes.first != 127 }.map {
                     "\($0.address) dev \(names[$0.linkIndex] ?? "?")"
                 }
             }
             nodes.append(node)
         }
         var status = LabStatus(lab: spec.name, phase: state.phase.rawValue, since: state.startedAt, mode: spec.mode.rawValue,
-                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [], ipvs: nil)
-        let dns = LabNames.namespace(lab: spec.name, node: spec.dispatcher.name)
-        if NetworkNamespace.exists(dns) {
+                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [], ipvs: [])
+        for dispatcher in spec.dispatchers {
+            let dns = LabNames.namespace(lab: spec.name, node: dispatcher.name)
+            guard NetworkNamespace.exists(dns) else { continue }
             let ipvs = try handles.ipvs(dns)
             let info = try ipvs.info()
             status.ipvsVersion = info.versionString
             status.ipvsTableSize = info.connectionTableSize
             var listing = IPVSListing(version: info.version, connectionTableSize: info.connectionTableSize, services: [])
             for entry in try ipvs.services() {
-                let s = entry.service
+                let s = entry
                 let entries = try ipvs.destinations(of: s.key)
                 listing.services.append(IPVSListing.Service(
-                    key: .address(protocol: s.key.proto.rawValue, address: .v4(s.key.address), port: s.key.port),
-                    scheduler: s.scheduler, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
+                    key: .address(protocol: UInt16(s.key.proto.number), address: s.key.address, port: s.key.port),
+                    scheduler: s.schedulerName, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
                     destinations: entries.map {
-                        IPVSListing.Destination(address: .v4($0.destination.address), port: $0.destination.port,
+                        IPVSListing.Destination(address: $0.destination.address, port: $0.destination.port,
                                                 forwarding: $0.destination.forwarding.rawValue, weight: $0.destination.weight,
                                                 activeConnections: $0.activeConnections, inactiveConnections: $0.inactiveConnections)
                     }))
@@ -118,11 +131,11 @@ extension LabRuntime {
                                           activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
                                           connections: d.stats.connections, inPackets: d.stats.inPackets, outPackets: d.stats.outPackets)
                 }
-                status.services.append(.init(proto: s.key.proto == .udp ? "udp" : "tcp", address: s.key.address.description,
-                                             port: s.key.port, scheduler: s.scheduler, connections: entry.stats.connections,
+                status.services.append(.init(proto: s.key.proto.rawValue, address: s.key.address.description,
+                                             port: s.key.port, scheduler: s.schedulerName, connections: entry.stats.connections,
                                              destinations: dests))
             }
-            status.ipvs = listing
+            status.ipvs.append(.init(dispatcher: dispatcher.name, namespace: dns, listing: listing))
         }
         return status
     }

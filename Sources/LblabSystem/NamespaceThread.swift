@@ -45,6 +45,11 @@ public final class NamespaceThread: @unchecked Sendable {
     private var onThisThread: Bool { Thread.current === thread }
     /// Set while a body runs inside a foreign namespace, to refuse nesting.
     private var inForeignNamespace = false
+    /// Inside `runHere`, the thread stays in the last namespace it entered until it needs another
+    /// (consecutive steps in one namespace cost no `setns`), and returns to the root at the end.
+    private var lazyReturn = false
+    /// The namespace the thread is in while `lazyReturn` holds (nil: the root namespace).
+    private var current: String?
 
     /// Runs `body` with the dedicated thread inside `namespace`, and returns its result.
     /// Called from the dedicated thread itself (within `runHere`), it switches in place.
@@ -54,9 +59,21 @@ public final class NamespaceThread: @unchecked Sendable {
         return try runHere { try enter(namespace, body) }
     }
 
-    /// `setns(target)`, body, `setns(root)`, on the dedicated thread.
+    /// `setns(target)`, body, `setns(root)`, on the dedicated thread (within `runHere`, the return
+    /// to the root waits until the thread needs another namespace or `runHere` ends).
     private func enter<T>(_ namespace: NetworkNamespace, _ body: () throws -> T) throws -> T {
         precondition(!inForeignNamespace, "lblab: nested namespace windows are not supported")
+        if lazyReturn {
+            if current != namespace.name {
+                guard lblab_setns_net(namespace.fd) == 0 else {
+                    throw SystemError("enter network namespace \(namespace.name)")
+                }
+                current = namespace.name
+            }
+            inForeignNamespace = true
+            defer { inForeignNamespace = false }
+            return try body()
+        }
         guard lblab_setns_net(namespace.fd) == 0 else {
             throw SystemError("enter network namespace \(namespace.name)")
         }
@@ -79,7 +96,17 @@ public final class NamespaceThread: @unchecked Sendable {
         if onThisThread { return try body() }
         return try withoutActuallyEscaping(body) { body in
             var result: Result<T, Error>!
-            submit { result = Result { try body() } }
+            submit { [self] in
+                lazyReturn = true
+                result = Result { try body() }
+                lazyReturn = false
+                if current != nil {
+                    if lblab_setns_net(rootFD) != 0 {
+                        fatalError("lblab: could not return to the root network namespace (errno \(errno))")
+                    }
+                    current = nil
+                }
+            }
             return try result.get()
         }
     }

@@ -6,6 +6,51 @@ public enum Processes {
     /// The command name (`/proc/PID/comm`) of lblab's built-in HTTP agents.
     public static let agentName = "lblab-agent"
 
+    /// An agent started by `spawnAgent` that has not yet said it listens.
+    public struct PendingAgent: Sendable {
+        public var pid: Int32
+        public var node: String
+        var readyFD: Int32
+    }
+
+    /// The `lblab-agent` program: `$LBLAB_AGENT`, else next to this executable, else on PATH.
+    public static let agentExecutable: String? = {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["LBLAB_AGENT"], access(p, X_OK) == 0 { return p }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(agentName).path
+            if access(sibling, X_OK) == 0 { return sibling }
+        }
+        for dir in (env["PATH"] ?? "").split(separator: ":") where access("\(dir)/\(agentName)", X_OK) == 0 {
+            return "\(dir)/\(agentName)"
+        }
+        return nil
+    }()
+
+    /// Starts the `lblab-agent` program in `namespace` without waiting for it (posix_spawn: no
+    /// fork of lblab); `waitUntilListening` then waits for it. Without the program, falls back to
+    /// forking the built-in agent (which waits at once).
+    public static func spawnAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> PendingAgent {
+        guard let exe = agentExecutable else {
+            return PendingAgent(pid: try startHTTPAgent(in: namespace, port: port, nodeName: nodeName), node: nodeName, readyFD: -1)
+        }
+        var fd: Int32 = -1
+        let pid = lblab_spawn_agent(exe, namespace.fd, port, nodeName, &fd)
+        if pid < 0 { throw SystemError("start \(exe) for \(nodeName) in \(namespace.name)") }
+        return PendingAgent(pid: pid, node: nodeName, readyFD: fd)
+    }
+
+    /// Waits (up to `timeout` seconds) until a spawned agent listens; throws its failure.
+    public static func waitUntilListening(_ agent: PendingAgent, port: UInt16, timeout: Double = 10) throws {
+        guard agent.readyFD >= 0 else { return }
+        let err = lblab_agent_wait_ready(agent.pid, agent.readyFD, Int32(timeout * 1000))
+        guard err == 0 else {
+            let what = "start the HTTP agent of \(agent.node) on port \(port)"
+            if err == ECHILD { throw SystemError(what + ": the agent exited before it listened", errno: ECHILD) }
+            throw SystemError(what, errno: err)
+        }
+    }
+
     /// Starts the built-in HTTP agent inside `namespace`, listening on `port` on every
     /// address and answering each request with `nodeName`. Returns once it listens.
     public static func startHTTPAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> Int32 {
@@ -72,6 +117,16 @@ public enum Processes {
             if targets.contains(target) && isAlive(pid) { out.append(pid) }
         }
         return out.sorted()
+    }
+
+    /// The inode of `pid`'s network namespace (`/proc/PID/ns/net -> net:[N]`).
+    public static func namespaceInode(of pid: Int32) -> UInt64? {
+        var link = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/\(pid)/ns/net", &link, link.count - 1)
+        guard n > 6 else { return nil }
+        let text = String(decoding: link[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard text.hasPrefix("net:["), text.hasSuffix("]") else { return nil }
+        return UInt64(text.dropFirst(5).dropLast())
     }
 
     /// The short command name of `pid` (`/proc/PID/comm`).

@@ -2,11 +2,15 @@ import Foundation
 
 /// What happened to one client connection.
 public struct ConnectionResult: Sendable, Codable, Equatable {
+    /// The client's source address (as the kernel chose it for the connection), if known.
+    public var localAddress: String?
     /// The client's source port (fresh per connection).
     public var localPort: UInt16
     /// The real server that answered (from its `X-Lblab-Node` header), nil when it failed.
     public var server: String?
     public var error: String?
+    /// Seconds from the start of the run to this connection's connect.
+    public var start: Double
     /// Seconds from connect to the end of the response.
     public var latency: Double
 }
@@ -31,6 +35,7 @@ public struct TrafficGenerator {
         let fd: Int32
         let started: Double
         var localPort: UInt16 = 0
+        var localAddress: String?
         var connected = false
         var request: [UInt8]
         var response: [UInt8] = []
@@ -44,6 +49,7 @@ public struct TrafficGenerator {
     /// Runs the traffic; returns one result per connection, in the order they finished.
     /// `makeSocket(k)` must return `k` non-blocking TCP sockets.
     public func run(makeSockets: (Int) throws -> [Int32]) -> [ConnectionResult] {
+        let t0 = now()
         var results: [ConnectionResult] = []
         results.reserveCapacity(connections)
         var active: [Connection] = []
@@ -62,7 +68,8 @@ public struct TrafficGenerator {
                 server = Self.node(inResponse: c.response)
             }
             let err = error ?? (server == nil ? "response without X-Lblab-Node (\(c.response.count) bytes)" : nil)
-            results.append(ConnectionResult(localPort: c.localPort, server: err == nil ? server : nil, error: err, latency: now() - c.started))
+            results.append(ConnectionResult(localAddress: c.localAddress, localPort: c.localPort, server: err == nil ? server : nil, error: err,
+                                            start: c.started - t0, latency: now() - c.started))
         }
 
         while started < connections || !active.isEmpty {
@@ -70,7 +77,9 @@ public struct TrafficGenerator {
             if want > 0 {
                 let fds: [Int32]
                 do { fds = try makeSockets(want) } catch {
-                    for _ in 0..<want { results.append(ConnectionResult(localPort: 0, server: nil, error: "socket: \(error)", latency: 0)) }
+                    for _ in 0..<want {
+                        results.append(ConnectionResult(localAddress: nil, localPort: 0, server: nil, error: "socket: \(error)", start: now() - t0, latency: 0))
+                    }
                     started += want
                     continue
                 }
@@ -84,7 +93,7 @@ public struct TrafficGenerator {
                     let rc = withUnsafePointer(to: &addr) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                     }
-                    c.localPort = Self.localPort(fd)
+                    (c.localAddress, c.localPort) = Self.localEnd(fd)
                     if rc != 0 && errno != EINPROGRESS {
                         finish(c, error: "connect: \(String(cString: strerror(errno)))")
                         continue
@@ -182,13 +191,16 @@ public struct TrafficGenerator {
         return nil
     }
 
-    static func localPort(_ fd: Int32) -> UInt16 {
+    /// The socket's local address and port (bound by connect).
+    static func localEnd(_ fd: Int32) -> (address: String?, port: UInt16) {
         var sa = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
-        return rc == 0 ? UInt16(bigEndian: sa.sin_port) : 0
+        guard rc == 0 else { return (nil, 0) }
+        let a = UInt32(bigEndian: sa.sin_addr.s_addr)
+        return ("\(a >> 24).\(a >> 16 & 0xff).\(a >> 8 & 0xff).\(a & 0xff)", UInt16(bigEndian: sa.sin_port))
     }
 
     /// Opens `count` non-blocking TCP sockets in the calling thread's namespace.

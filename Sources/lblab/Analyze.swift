@@ -13,7 +13,7 @@ struct Analyze: ParsableCommand {
         try reportingErrors {
             let (record, report) = try LabRuntime.analyzeSaved(directory)
             if output.json { try printJSON(report) } else {
-                print("lab \(record.lab): \(record.outcomes.count) connections, VIP \(record.facts.vip):\(record.facts.port)")
+                print("lab \(record.lab): \(record.outcomes.count) connections from \(record.facts.client) to \(record.facts.service) (\(record.facts.protocol.ipvsadmName) \(record.facts.vip.withPort(record.facts.port)))")
                 print(Report.verdicts(report).joined(separator: "\n"))
                 print(Report.verdictLine(report))
             }

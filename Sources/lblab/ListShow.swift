@@ -53,22 +53,46 @@ struct Show: ParsableCommand {
 
 /// Text renderings of models for the terminal.
 enum Describe {
+    /// The lab with every default filled in, in the lab file's own shape.
     static func lab(_ s: LabSpec) -> String {
         var out = [
             "name: \(s.name)",
             "description: \(s.description)",
             "file: \(s.source ?? "-")",
             "mode: \(s.mode.rawValue)",
-            "service: {vip: \(s.service.vip), port: \(s.service.port), protocol: \(s.service.proto), scheduler: \(s.service.scheduler)}",
-            "arp_fix: \(s.arpFix)",
-            "nodes:",
+            "segments: [\(s.segments.map(\.name).joined(separator: ", "))]",
+            "services:",
         ]
+        for v in s.services {
+            out.append("  - {name: \(v.name), vip: \(v.vip), port: \(v.port), protocol: \(v.proto.rawValue), scheduler: \(v.scheduler.rawValue), "
+                       + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]}")
+        }
+        out.append("arp_fix: \(s.arpFix)")
+        out.append("nodes:")
         for n in s.nodes {
-            var fields = ["role: \(n.role.rawValue)", "address: \(n.address)"]
-            if n.role == .real { fields += ["weight: \(n.weight)", "forward: \(n.forward.rawValue)"] }
+            var fields = ["role: \(n.role.rawValue)"]
+            let ifs = n.interfaces.map { i in
+                "\(i.name): {segment: \(i.segment), " + (i.addresses.count == 1 ? "address: \(i.addresses[0])" : "addresses: [\(i.addresses.map(\.description).joined(separator: ", "))]") + "}"
+            }
+            fields.append("interfaces: {\(ifs.joined(separator: ", "))}")
+            if !n.routes.isEmpty {
+                fields.append("routes: [" + n.routes.map { r in
+                    "{to: \(r.isDefault ? "default" : r.destination.description)" + (r.gateway.map { ", via: \($0)" } ?? "") + (r.interface.map { ", dev: \($0)" } ?? "") + "}"
+                }.joined(separator: ", ") + "]")
+            }
+            switch n.role {
+            case .real:
+                fields += ["weight: \(n.weight)", "forward: \(n.forward.rawValue)"]
+                if n.forward == .tunnel { fields.append("tunnel: \(n.tunnel)") }
+            case .dispatcher, .client: break
+            }
+            if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
+            if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
+            if let g = n.group { fields.append("# count: group \(g)") }
             out.append("  \(n.name): {\(fields.joined(separator: ", "))}")
         }
-        out.append("traffic: {connections: \(s.traffic.connections), concurrency: \(s.traffic.concurrency), timeout: \(s.traffic.timeout)}")
+        let t = s.traffic
+        out.append("traffic: {connections: \(t.connections), concurrency: \(t.concurrency), timeout: \(t.timeout), client: \(t.client), service: \(t.service)}")
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")
         return out.joined(separator: "\n")
     }

@@ -14,53 +14,64 @@ struct Test: ParsableCommand {
         and checks: every connection answered; the distribution over the real servers (from what the client
         received and from the captures); the packet path of the lab's mode; who answers ARP for the VIP.
         Exit status 0 when every rule holds, 1 when one fails, 2 when the test could not run.
-        On a kernel without IPVS it runs in a kernel VM.
+        On a kernel without IPVS it runs in the lab VM (see `lblab vm`): booted for the test when none runs, stopped after it when no lab is left.
         """)
     @Argument(help: "The lab.") var lab: String
     @OptionGroup var settings: SettingOptions
     @Flag(help: "Leave the lab up afterwards when test brought it up.") var keep = false
     @Option(help: "Copy the run's pcap files and run.json into this directory (`lblab analyze DIR` judges it again).") var captures: String?
-    @Flag(name: .customLong("no-vm"), help: "Never fall back to the kernel VM.") var noVM = false
+    @Flag(name: .customLong("no-vm"), help: "Never use the lab VM (on a kernel without IPVS the test then fails with exit status 2).") var noVM = false
+    @Option(help: ArgumentHelp("Also write the result as JUnit XML to this file: one test case per rule; when the test cannot run (exit 2), one test case `run` with the error.", valueName: "FILE"))
+    var junit: String?
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try reportingErrors {
-            let spec = try loadLab(lab, settings: settings.settings)
-            try LabRuntime.requireRoot()
-            if !Kernel.loadIPVS() && !KernelVM.isInside && !noVM {
-                return try runInVM(spec)
+            let started = Date()
+            // JUnit: checked before the test, written whatever its outcome, even when it cannot run.
+            if let junit { try JUnitFileError.prepare(junit) }
+            do {
+                if try forwardedToVM() { return }
+                try test(started: started)
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                if let junit {
+                    let spec = try? loadLab(lab, settings: settings.settings)
+                    do {
+                        try JUnitReport(couldNotRun: lab, error: error, spec: spec, overrides: settings.settings, started: started).write(to: junit)
+                    } catch let writeError {
+                        FileHandle.standardError.write(Data("lblab: \(writeError)\n".utf8))
+                    }
+                }
+                throw error
             }
-            if !output.json {
-                print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), scheduler \(spec.service.scheduler), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency))")
-            }
-            let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
-                if !output.json { print(line) }
-            }
-            if output.json { try printJSON(report) } else { print(Report.text(report)) }
-            if !report.passed { throw Exit.ruleFailed }
         }
     }
 
-    /// Reruns this command in the kernel VM, with the lab file's absolute path.
-    func runInVM(_ spec: LabSpec) throws {
-        guard let vm = KernelVM.locate() else {
-            throw RuntimeError.noIPVS(kernel: Kernel.release, loadable: Kernel.ipvsModuleAvailable)
-        }
+    func test(started: Date) throws {
+        let spec = try loadLab(lab, settings: settings.settings)
+        try LabRuntime.requireRoot()
         if !output.json {
-            print("this kernel (\(Kernel.release)) has no IPVS: running `lblab test` in a kernel VM (\(vm.kernel), virtme-ng, QEMU)")
-            fflush(stdout)  // before the VM writes to the same terminal
+            let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
+            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")
         }
-        var args = [executablePath, "test", spec.source ?? lab] + settings.settings.flatMap { ["--set", $0] }
-        var writable: [String] = []
-        if let dir = captures {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let abs = URL(fileURLWithPath: dir).standardizedFileURL.path
-            args += ["--captures", abs]
-            writable.append(abs)
+        let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
+            if !output.json { print(line) }
         }
-        if output.json { args.append("--json") }
-        let status = try vm.run(args, writable: writable)
-        if status != 0 { throw ExitCode(status) }
+        if let junit {
+            try JUnitReport(report, spec: spec, overrides: settings.settings, started: started).write(to: junit)
+        }
+        if output.json { try printJSON(report) } else { print(Report.text(report)) }
+        if !report.passed { throw Exit.ruleFailed }
+    }
+}
+
+/// `lblab test --junit` in the lab VM ended without the report lblab writes there.
+struct VMWroteNoReport: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String {
+        "lblab in the lab VM ended (status \(status)) before it wrote the JUnit report: the VM did not boot or lblab could not run in it (the messages above say why); `lblab doctor --vm` checks the VM"
     }
 }
 
@@ -70,7 +81,7 @@ enum Report {
         let a = r.analysis
         var out: [String] = [""]
         out.append("distribution over the real servers (from the client / from the captures):")
-        let servers = (Array(a.fromClient.keys) + Array(a.fromCapture.keys) + r.facts.realServers.map(\.name))
+        let servers = Array(a.fromClient.keys) + Array(a.fromCapture.keys) + r.facts.nodes.filter { $0.role == .real }.map(\.name)
         for s in Set(servers).sorted() {
             let c = a.fromClient[s] ?? 0, p = a.fromCapture[s] ?? 0
             let share = a.sent > 0 ? Double(c) * 100 / Double(a.sent) : 0

@@ -14,6 +14,7 @@ struct Up: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let spec = try loadLab(lab, settings: settings.settings)
             LabRuntime.logPhase("lab file read")
@@ -31,8 +32,10 @@ struct Up: ParsableCommand {
                 struct Out: Encodable { var lab: String; var seconds: Double; var steps: Int; var agents: [LabState.Agent] }
                 return try printJSON(Out(lab: spec.name, seconds: result.seconds, steps: result.plan.entries.count, agents: result.agents))
             }
-            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ client -- curl -s http://%@/ · lblab down %@",
-                         spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name, spec.service.vip.description, spec.name))
+            let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
+            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ %@ -- curl -s http://%@/ · lblab down %@",
+                         spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name, spec.traffic.client,
+                         service.vip.withPort(service.port), spec.name))
         }
     }
 }
@@ -45,6 +48,7 @@ struct Down: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let (name, spec) = try labName(lab)
             let result = try LabRuntime().down(name, spec: spec)
@@ -70,6 +74,7 @@ struct Clean: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             let result = try LabRuntime().clean()
             if output.json { return try printJSON(result) }
@@ -93,6 +98,7 @@ struct Exec: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. lblab exec \(lab) \(node) -- ip addr") }
             try LabRuntime().exec(lab: try labName(lab).name, node: node, command: command)

@@ -79,3 +79,67 @@ import Testing
         #expect(FrameDecoder.decode(Array(vlan.prefix(17)), timestamp: 0)?.payload == .other(etherType: 0x8100))
     }
 }
+
+@Suite struct TunnelAndICMPDecoderTests {
+    typealias L = SyntheticLab
+
+    static let inner = Build.ipv4TCP(src: L.client.address, sport: 40001, dst: L.vip, dport: 80, flags: 0x02, tcpOptions: 20, seq: 77)
+    static let ipip = Build.ipip(ethSrc: L.dispatcher.mac, ethDst: L.rs1.mac, src: L.dispatcher.address, dst: L.rs1.address, inner: inner)
+
+    @Test func decodesIPInIP() throws {
+        let f = try #require(FrameDecoder.decode(Self.ipip, timestamp: 0))
+        let ip = try #require(f.ipv4)
+        #expect(ip.source == L.dispatcher.address && ip.destination == L.rs1.address && ip.proto == 4)
+        #expect(ip.tcp == nil && ip.icmp == nil)
+        let t = try #require(ip.tunnelled)
+        #expect(t.source == L.client.address && t.destination == L.vip && t.proto == 6)
+        let tcp = try #require(t.tcp)
+        #expect(tcp.sourcePort == 40001 && tcp.destinationPort == 80 && tcp.sequenceNumber == 77 && tcp.isInitialSYN)
+        #expect(tcp.payloadLength == 0)
+    }
+
+    @Test func decodesAnICMPErrorAboutATunnelledRequest() throws {
+        // What a real server without a tunnel interface sends back: port unreachable, quoting the IP-in-IP packet.
+        let about = Array(Self.ipip[14...])
+        let icmp = Build.icmpError(ethSrc: L.rs1.mac, ethDst: L.dispatcher.mac, src: L.rs1.address, dst: L.dispatcher.address,
+                                   type: 3, code: 3, about: about)
+        let ip = try #require(FrameDecoder.decode(icmp, timestamp: 0)?.ipv4)
+        #expect(ip.proto == 1 && ip.source == L.rs1.address && ip.tcp == nil && ip.tunnelled == nil)
+        let m = try #require(ip.icmp)
+        #expect(m.type == 3 && m.code == 3 && m.isError)
+        #expect(m.description == "destination unreachable (port unreachable)")
+        let q = try #require(m.quoted)
+        #expect(q.source == L.dispatcher.address && q.destination == L.rs1.address && q.proto == 4)
+        #expect(q.tunnelled == TunnelledPacket(source: L.client.address, destination: L.vip, proto: 6))
+        #expect(q.sourcePort == 40001 && q.destinationPort == 80)
+        // RFC 792's minimum quote (IP header + 8 bytes) of a plain TCP segment still gives the ports.
+        let plain = Build.ipv4TCP(src: L.client.address, sport: 40002, dst: L.vip, dport: 80, flags: 0x02)
+        let short = Build.icmpError(ethSrc: L.dispatcher.mac, ethDst: L.client.mac, src: L.vip, dst: L.client.address,
+                                    type: 3, code: 2, about: plain, quote: 28)
+        let sq = try #require(FrameDecoder.decode(short, timestamp: 0)?.ipv4?.icmp)
+        #expect(sq.description == "destination unreachable (protocol unreachable)")
+        #expect(sq.quoted == QuotedPacket(source: L.client.address, destination: L.vip, proto: 6, sourcePort: 40002, destinationPort: 80))
+        // An echo request is no error and quotes nothing.
+        let echo = Build.ethernet(dst: L.rs1.mac, src: L.client.mac, type: 0x0800,
+                                  Build.ipv4(src: L.client.address, dst: L.rs1.address, proto: 1, [8, 0, 0, 0, 0, 1, 0, 1] + plain))
+        let e = try #require(FrameDecoder.decode(echo, timestamp: 0)?.ipv4?.icmp)
+        #expect(!e.isError && e.quoted == nil && e.description == "echo request")
+    }
+
+    @Test func truncatedTunnelsAndErrorsDecodeAsFarAsPossible() throws {
+        let icmp = Build.icmpError(ethSrc: L.rs1.mac, ethDst: L.dispatcher.mac, src: L.rs1.address, dst: L.dispatcher.address,
+                                   type: 3, code: 3, about: Array(Self.ipip[14...]))
+        for frame in [Self.ipip, icmp] {
+            for n in 0...frame.count { _ = FrameDecoder.decode(Array(frame.prefix(n)), timestamp: 0) }
+        }
+        // The inner header cut: IPv4 (proto 4) without a tunnelled packet.
+        let cut = try #require(FrameDecoder.decode(Array(Self.ipip.prefix(14 + 20 + 19)), timestamp: 0)?.ipv4)
+        #expect(cut.proto == 4 && cut.tunnelled == nil)
+        // The inner TCP cut before its flags: the tunnelled packet without TCP.
+        let noFlags = try #require(FrameDecoder.decode(Array(Self.ipip.prefix(14 + 40 + 13)), timestamp: 0)?.ipv4?.tunnelled)
+        #expect(noFlags.tcp == nil && noFlags.destination == L.vip)
+        // A quote that stops before the inner ports still names the tunnelled addresses.
+        let q = try #require(FrameDecoder.decode(Array(icmp.prefix(14 + 20 + 8 + 40 + 3)), timestamp: 0)?.ipv4?.icmp?.quoted)
+        #expect(q.tunnelled?.destination == L.vip && q.sourcePort == nil)
+    }
+}

@@ -12,6 +12,8 @@ import Testing
             service: {vip: 198.51.100.100, scheduler: rrr}
             nodes:
               client: {role: client, address: 198.51.100.10/24}
+              dispatcher: {role: dispatcher, address: 198.51.100.2/24}
+              rs1: {role: real, address: 198.51.100.21/24}
             """.write(toFile: file, atomically: true, encoding: .utf8)
         let r = try Harness.lblab("up", file, "--dry-run")
         #expect(r.status == 2)

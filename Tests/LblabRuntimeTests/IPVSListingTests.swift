@@ -180,6 +180,8 @@ import Testing
         #expect(line(Self.tcp("192.0.2.1", 80), S.persistent, 0) == "TCP  192.0.2.1:80 rr persistent 300 mask 0.0.0.0")
         #expect(line(Self.tcp("2001:db8::1", 80), S.persistent, nil) == "TCP  [2001:db8::1]:80 rr persistent 300")
         #expect(line(Self.tcp("2001:db8::1", 80), S.persistent, 48) == "TCP  [2001:db8::1]:80 rr persistent 300 mask 48")
+        #expect(line(Self.tcp("2001:db8::1", 80), S.persistent, 0xffff_ffff) == "TCP  [2001:db8::1]:80 rr persistent 300",
+                "LblabNetlink reads an IPv6 /128 as all ones")
         #expect(line(.fwmark(1, family: .ipv4), S.persistent, 0xff00_0000) == "FWM  1 rr persistent 300 mask 255.0.0.0")
         #expect(line(.address(protocol: 47, address: IPAddress("192.0.2.1")!, port: 0), 0, nil) == "?    192.0.2.1:0 rr")
     }

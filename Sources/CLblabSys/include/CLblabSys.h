@@ -5,6 +5,7 @@
 #define CLBLABSYS_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /// setns(fd, CLONE_NEWNET) for the calling thread.
@@ -25,6 +26,27 @@ int lblab_netns_delete(const char *path);
 /// or -1 with errno set to the child's failure (e.g. EADDRINUSE).
 pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name);
 
+/// The agent's whole HTTP response for `node_name` into `buf`; its length, or -1 if it does not fit.
+int lblab_agent_response(char *buf, size_t size, const char *node_name);
+
+/// A TCP socket listening on `port` on every IPv4 address (SO_REUSEADDR); -1 with errno on error.
+int lblab_agent_listen(uint16_t port);
+
+/// Serves forever: reads each request up to its blank line, answers `resp`, closes.
+void lblab_agent_serve(int lfd, const char *resp, size_t resp_len);
+
+/// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD]`.
+int lblab_agent_main(int argc, char **argv);
+
+/// Starts the `lblab-agent` executable `exe` with posix_spawn (no fork of the caller): it enters
+/// namespace `nsfd`, starts a new session and listens on `port`. Returns its pid and, in
+/// `ready_fd`, the pipe to wait on with `lblab_agent_wait_ready`; -1 with errno on error.
+pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *node_name, int *ready_fd);
+
+/// Waits up to `timeout_ms` for an agent started by `lblab_spawn_agent` to listen: 0, or the errno
+/// it failed with (ECHILD: it died first, ETIMEDOUT: no word), after killing and reaping it.
+int lblab_agent_wait_ready(pid_t pid, int fd, int timeout_ms);
+
 /// Enters namespace `nsfd` on the calling thread and replaces the process with `file argv`
 /// (execvp). Returns only on error.
 int lblab_exec_in_netns(int nsfd, const char *file, char *const argv[]);
@@ -32,5 +54,7 @@ int lblab_exec_in_netns(int nsfd, const char *file, char *const argv[]);
 /// Runs `argv` (looked up in PATH) as a child, output to /dev/null, and waits: returns its
 /// exit status, or -1 with errno when it could not be started.
 int lblab_run_quiet(char *const argv[]);
+
+#include "lblab_labvm.h"
 
 #endif

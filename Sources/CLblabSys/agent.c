@@ -1,0 +1,190 @@
+#define _GNU_SOURCE
+#include "CLblabSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int lblab_agent_response(char *buf, size_t size, const char *node_name) {
+    int len = snprintf(buf, size,
+                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Lblab-Node: %s\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                       node_name, strlen(node_name) + 1, node_name);
+    return (len < 0 || (size_t)len >= size) ? -1 : len;
+}
+
+int lblab_agent_listen(uint16_t port) {
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0) return -1;
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 4096) != 0) {
+        int e = errno;
+        close(lfd);
+        errno = e;
+        return -1;
+    }
+    return lfd;
+}
+
+void lblab_agent_serve(int lfd, const char *resp, size_t resp_len) {
+    char buf[4096];
+    for (;;) {
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        struct timeval tv = {2, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        size_t got = 0;
+        int complete = 0;
+        while (got < sizeof buf) {
+            ssize_t n = read(c, buf + got, sizeof buf - got);
+            if (n <= 0) break;
+            got += (size_t)n;
+            for (size_t i = 3; i < got; i++)
+                if (buf[i - 3] == '\r' && buf[i - 2] == '\n' && buf[i - 1] == '\r' && buf[i] == '\n') { complete = 1; break; }
+            if (complete) break;
+        }
+        if (complete) {
+            size_t off = 0;
+            while (off < resp_len) {
+                ssize_t n = send(c, resp + off, resp_len - off, MSG_NOSIGNAL);
+                if (n <= 0) break;
+                off += (size_t)n;
+            }
+        }
+        close(c);
+    }
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: lblab-agent --name NODE [--port PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD]\n"
+            "lblab's built-in HTTP server: answers every request on TCP PORT (default 80), on every address,\n"
+            "with the node's name (header X-Lblab-Node and body). --netns enters a network namespace first\n"
+            "(as ip netns exec does); --ready-fd gets 4 zero bytes once it listens (errno bytes on failure).\n");
+    return 2;
+}
+
+static void report(int fd, int err) {
+    if (fd < 0) return;
+    ssize_t n = write(fd, &err, sizeof err);
+    (void)n;
+    close(fd);
+}
+
+int lblab_agent_main(int argc, char **argv) {
+    const char *name = NULL, *netns = NULL;
+    long port = 80;
+    int nsfd = -1, ready = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        if (strcmp(a, "--name") == 0) name = v;
+        else if (strcmp(a, "--port") == 0 || strcmp(a, "--tcp") == 0) port = strtol(v, NULL, 10);
+        else if (strcmp(a, "--netns") == 0) netns = v;
+        else if (strcmp(a, "--netns-fd") == 0) nsfd = (int)strtol(v, NULL, 10);
+        else if (strcmp(a, "--ready-fd") == 0) ready = (int)strtol(v, NULL, 10);
+        else return usage();
+        i++;
+    }
+    if (!name || port < 1 || port > 65535) return usage();
+    if (netns) {
+        nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0) { int e = errno; fprintf(stderr, "lblab-agent: open %s: %s\n", netns, strerror(e)); report(ready, e); return 1; }
+    }
+    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) {
+        int e = errno;
+        fprintf(stderr, "lblab-agent: enter the network namespace: %s\n", strerror(e));
+        report(ready, e);
+        return 1;
+    }
+    if (nsfd >= 0) close(nsfd);
+    char resp[512];
+    int len = lblab_agent_response(resp, sizeof resp, name);
+    if (len < 0) { report(ready, ENAMETOOLONG); return 1; }
+    int lfd = lblab_agent_listen((uint16_t)port);
+    if (lfd < 0) {
+        int e = errno;
+        fprintf(stderr, "lblab-agent: listen on port %ld: %s\n", port, strerror(e));
+        report(ready, e);
+        return 1;
+    }
+    report(ready, 0);
+    lblab_agent_serve(lfd, resp, (size_t)len);
+    return 0;
+}
+
+pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *node_name, int *ready_fd) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+    char portbuf[8];
+    snprintf(portbuf, sizeof portbuf, "%u", (unsigned)port);
+    char *const argv[] = {(char *)"lblab-agent", (char *)"--name", (char *)node_name, (char *)"--tcp", portbuf,
+                          (char *)"--netns-fd", (char *)"3", (char *)"--ready-fd", (char *)"4", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    // dup2 clears FD_CLOEXEC on the copies: the agent keeps 0-2 (/dev/null), 3 (namespace), 4 (ready).
+    if (null >= 0) {
+        posix_spawn_file_actions_adddup2(&fa, null, 0);
+        posix_spawn_file_actions_adddup2(&fa, null, 1);
+        posix_spawn_file_actions_adddup2(&fa, null, 2);
+    }
+    posix_spawn_file_actions_adddup2(&fa, nsfd, 3);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 4);
+    // Nothing else of ours (locks, netlink sockets, capture handles) leaks into the agent.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    extern char **environ;
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (null >= 0) close(null);
+    close(pipefd[1]);
+    if (rc != 0) { close(pipefd[0]); errno = rc; return -1; }
+    *ready_fd = pipefd[0];
+    return pid;
+}
+
+int lblab_agent_wait_ready(pid_t pid, int fd, int timeout_ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int pr;
+    do pr = poll(&p, 1, timeout_ms); while (pr < 0 && errno == EINTR);
+    int status = -1;
+    ssize_t n = -1;
+    if (pr > 0) {
+        do n = read(fd, &status, sizeof status); while (n < 0 && errno == EINTR);
+    }
+    close(fd);
+    if (n == (ssize_t)sizeof status && status == 0) return 0;
+    // The agent's errno, else: EOF means it died before it listened, no answer is a timeout.
+    int err = (n == (ssize_t)sizeof status && status > 0) ? status : (n == 0 ? ECHILD : ETIMEDOUT);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return err;
+}

@@ -1,0 +1,152 @@
+import LblabTypes
+
+extension LabValidator {
+    static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers"]
+    static let trafficKeys = ["connections", "concurrency", "timeout", "client", "service"]
+    static let expectKeys = ["distribution", "path", "arp"]
+    /// Schedulers whose distribution lblab predicts exactly today.
+    static let exactSchedulers: [Scheduler] = [.rr, .wrr]
+
+    /// `service:` (one mapping) or `services:` (a list of them).
+    func parseServices(_ top: LabTree, nodes: [ParsedNode]) throws -> [ServiceSpec] {
+        let example = "a mapping with vip, port, protocol, scheduler"
+        var trees: [(key: String, tree: LabTree)] = []
+        switch (top["service"], top["services"]) {
+        case (.some, .some):
+            throw fail(key: "services", line: top.keyLine("services"), "give either service: or services:, not both")
+        case (.some(let one), .none):
+            trees = [("service", one)]
+        case (.none, .some(let many)):
+            guard let items = many.items, !items.isEmpty else {
+                throw fail("services", many, "must be a list of services", valid: "e.g. - {vip: 198.51.100.100, port: 80, scheduler: rr}")
+            }
+            trees = items.enumerated().map { ("services[\($0.offset)]", $0.element) }
+        case (.none, .none):
+            throw fail(key: "service", line: 1, "missing", valid: example)
+        }
+        let dispatchers = nodes.filter { $0.spec.role == .dispatcher }.map(\.spec.name)
+        let reals = nodes.filter { $0.spec.role == .real }.map(\.spec.name)
+        var services: [ServiceSpec] = []
+        var lines: [LabTree] = []
+        for (i, (key, tree)) in trees.enumerated() {
+            let t = try mapping(key, tree, allowed: Self.serviceKeys)!
+            let name = try string("\(key).name", t["name"]) ?? "svc\(i + 1)"
+            if !isValidName(name, maxLength: 15) || name.contains("-") {
+                throw fail("\(key).name", t["name"], "'\(name)' cannot name a service", valid: "1-15 of a-z and 0-9, starting with a letter")
+            }
+            let vipNode = try required(key, t, "vip", valid: "an IPv4 address such as 198.51.100.100")
+            let vip = try address("\(key).vip", vipNode, example: "198.51.100.100")
+            let port = try int("\(key).port", t["port"], 1...65535, default: 80)
+            let proto: TransportProtocol = try choice("\(key).protocol", t["protocol"], default: .tcp)
+            switch proto {
+            case .tcp: break
+            case .udp: throw fail("\(key).protocol", t["protocol"], "protocol 'udp' is not supported yet", valid: "tcp")
+            }
+            let scheduler: Scheduler = try choice("\(key).scheduler", t["scheduler"], default: .rr)
+
+            let dispatcher: String
+            if let d = t["dispatcher"] {
+                dispatcher = try string("\(key).dispatcher", d)!
+                guard dispatchers.contains(dispatcher) else {
+                    throw fail("\(key).dispatcher", d, "no dispatcher node named '\(dispatcher)'", valid: dispatchers.joined(separator: ", "))
+                }
+            } else {
+                guard dispatchers.count == 1 else {
+                    throw fail("\(key).dispatcher", t, "missing: this lab has several dispatchers", valid: dispatchers.joined(separator: ", "))
+                }
+                dispatcher = dispatchers[0]
+            }
+            var servers = reals
+            if let s = try list("\(key).servers", t["servers"]) {
+                guard !s.isEmpty else { throw fail("\(key).servers", t["servers"], "must name at least one real server", valid: reals.joined(separator: ", ")) }
+                servers = []
+                for (text, node) in s {
+                    guard reals.contains(text) else {
+                        throw fail("\(key).servers", node, "no real server named '\(text)'", valid: reals.joined(separator: ", "))
+                    }
+                    if servers.contains(text) { throw fail("\(key).servers", node, "\(text) listed twice") }
+                    servers.append(text)
+                }
+            }
+            let service = ServiceSpec(name: name, vip: vip, port: UInt16(port), proto: proto, scheduler: scheduler,
+                                      dispatcher: dispatcher, servers: servers)
+            if let other = services.first(where: { $0.name == name }) {
+                throw fail("\(key).name", t["name"] ?? t, "service name '\(name)' is used twice (also \(other.label))")
+            }
+            if let other = services.first(where: { $0.dispatcher == dispatcher && $0.vip == vip && $0.port == service.port && $0.proto == proto }) {
+                throw fail("\(key).vip", vipNode, "\(service.label) on \(dispatcher) is given twice (also service \(other.name))")
+            }
+            services.append(service)
+            lines.append(vipNode)
+        }
+        return services
+    }
+
+    /// Defaults that depend on the services: rp_filter off and the tunnel on DR/TUN real servers,
+    /// and, for NAT real servers, a default route through their dispatcher.
+    func applyModeDefaults(_ parsed: [ParsedNode], services: [ServiceSpec]) -> [NodeSpec] {
+        parsed.map { p in
+            var n = p.spec
+            guard n.role == .real else { return n }
+            switch n.forward {
+            case .route, .tunnel:
+                n.rpFilter = p.rpFilter ?? 0
+            case .masq:
+                n.rpFilter = p.rpFilter
+                if !p.noDefaultRoute, !n.routes.contains(where: \.isDefault),
+                   let service = services.first(where: { $0.servers.contains(n.name) }),
+                   let dispatcher = parsed.first(where: { $0.spec.name == service.dispatcher })?.spec,
+                   let own = n.interfaces.flatMap(\.addresses).first(where: { a in
+                       dispatcher.interfaces.contains { $0.addresses.contains { $0.contains(a.address) } } }),
+                   let gateway = dispatcher.interfaces.flatMap(\.addresses).first(where: { own.contains($0.address) }) {
+                    n.routes.append(RouteSpec(destination: IPInterface(address: .v4(IPv4Address(0)), prefixLength: 0), gateway: gateway.address))
+                }
+            }
+            n.tunnel = p.tunnel ?? (n.forward == .tunnel)
+            return n
+        }
+    }
+
+    func parseTraffic(_ top: LabTree, nodes: [NodeSpec], services: [ServiceSpec]) throws -> TrafficSpec {
+        let t = try mapping("traffic", top["traffic"], allowed: Self.trafficKeys)
+        // One fresh client source port per connection (see TrafficGenerator.firstPort).
+        let connections = try int("traffic.connections", t?["connections"], 1...60_000, default: 100)
+        let concurrency = try int("traffic.concurrency", t?["concurrency"], 1...512, default: 8)
+        var timeout = 5.0
+        if let n = t?["timeout"], let s = try string("traffic.timeout", n) {
+            guard let v = Double(s), v > 0, v <= 300 else { throw fail("traffic.timeout", n, "'\(s)' is not a number of seconds in (0, 300]") }
+            timeout = v
+        }
+        let clients = nodes.filter { $0.role == .client }.map(\.name)
+        var client = clients[0]
+        if let c = t?["client"] {
+            client = try string("traffic.client", c)!
+            guard clients.contains(client) else { throw fail("traffic.client", c, "no client node named '\(client)'", valid: clients.joined(separator: ", ")) }
+        }
+        var service = services[0].name
+        if let s = t?["service"] {
+            service = try string("traffic.service", s)!
+            guard services.contains(where: { $0.name == service }) else {
+                throw fail("traffic.service", s, "no service named '\(service)'", valid: services.map(\.name).joined(separator: ", "))
+            }
+        }
+        return TrafficSpec(connections: connections, concurrency: concurrency, timeout: timeout, client: client, service: service)
+    }
+
+    func parseExpect(_ top: LabTree, services: [ServiceSpec], traffic: TrafficSpec) throws -> ExpectSpec {
+        let t = try mapping("expect", top["expect"], allowed: Self.expectKeys)
+        let expect = ExpectSpec(
+            distribution: try choice("expect.distribution", t?["distribution"], default: .scheduler),
+            path: try choice("expect.path", t?["path"], default: .mode),
+            arp: try choice("expect.arp", t?["arp"], default: .dispatcherOnly))
+        if expect.distribution == .scheduler, let i = services.firstIndex(where: { $0.name == traffic.service }),
+           !Self.exactSchedulers.contains(services[i].scheduler) {
+            let s = services[i]
+            let serviceTree = top["service"] ?? top["services"]?.items?[i]
+            throw fail("expect.distribution", t?["distribution"] ?? serviceTree?["scheduler"] ?? serviceTree,
+                       "lblab has no exact distribution rule for scheduler '\(s.scheduler.rawValue)' yet",
+                       valid: "equal, weights, none (or scheduler \(Self.exactSchedulers.map(\.rawValue).joined(separator: " / ")))")
+        }
+        return expect
+    }
+}
