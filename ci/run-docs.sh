@@ -5,16 +5,16 @@
 #
 #   bash ci/run-docs.sh [FILE...]        default: README.md docs/*.md
 #
-# Needs root and a kernel with IPVS: where this kernel has none, it runs itself in the kernel
-# VM (ci/vm.sh), once. lblab is the one on PATH (ci/install.sh), or $LBLAB.
+# Runs as root where the user would: on a kernel without IPVS, lblab itself runs the labs in
+# its lab VM (`lblab up` boots it). `--vm` runs everything inside one kernel-VM boot instead
+# (ci/vm.sh), as on a kernel with IPVS. lblab is the one on PATH (ci/install.sh), or $LBLAB.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-if ! { [ -e /proc/net/ip_vs ] || modprobe -q ip_vs 2>/dev/null; }; then
-  [ -z "${LBLAB_RUN_DOCS_VM:-}" ] || { echo "run-docs: no IPVS in the kernel VM either ($(uname -r))" >&2; exit 2; }
+if [ "${1:-}" = --vm ]; then
+  shift
   q=$(printf ' %q' "$@")
-  echo "run-docs: this kernel ($(uname -r)) has no IPVS: running the docs' commands in the kernel VM"
-  exec bash ci/vm.sh "LBLAB_RUN_DOCS_VM=1 LBLAB=${LBLAB:-} bash ci/run-docs.sh$q"
+  exec bash ci/vm.sh "LBLAB=${LBLAB:-} bash ci/run-docs.sh$q"
 fi
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(README.md docs/*.md)
