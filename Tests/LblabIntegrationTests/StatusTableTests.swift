@@ -59,7 +59,8 @@ extension IntegrationTests {
 
         // Services lblab does not make (yet), added by hand in the same namespace: UDP, the sh
         // scheduler's flags, one-packet scheduling, persistence with a mask, a tunnel
-        // destination, weight 0, and destinations whose ipvsadm order is not numeric.
+        // destination, weight 0, destinations whose ipvsadm order is not numeric, IPv6.
+        // (Not fwmark or SCTP services: LblabNetlink does not read those back yet.)
         let x = ["ip", "netns", "exec", Self.dispatcher, "ipvsadm"]
         for args in [
             ["-A", "-u", "198.51.100.100:53", "-s", "sh", "-b", "sh-fallback,sh-port", "-o"],
@@ -70,6 +71,12 @@ extension IntegrationTests {
             ["-a", "-t", "198.51.100.100:443", "-r", "200.0.0.1:443", "-g"],
             ["-a", "-t", "198.51.100.100:443", "-r", "192.0.2.1:443", "-g"],
             ["-A", "-t", "198.51.100.100:8080", "-s", "rr", "-p"],
+            // IPv6: persistence with a prefix, a long address, a mixed-family tunnel destination.
+            ["-A", "-t", "[2001:db8::100]:80", "-s", "rr", "-p", "120", "-M", "64"],
+            ["-a", "-t", "[2001:db8::100]:80", "-r", "[2001:db8::22]:80", "-g"],
+            ["-a", "-t", "[2001:db8::100]:80", "-r", "[2001:db8:1234:5678:9abc:def0:1234:5678]:8080", "-m", "-w", "7"],
+            ["-a", "-t", "[2001:db8::100]:80", "-r", "192.0.2.7", "-i"],
+            ["-A", "-u", "[2001:db8::100]:53", "-s", "sh", "-p"],
         ] {
             let r = try Harness.run(x + args)
             #expect(r.status == 0, "ipvsadm \(args.joined(separator: " ")): \(r.all)")
