@@ -9,7 +9,7 @@
 # its lab VM (`lblab up` boots it). `--vm` runs everything inside one kernel-VM boot instead
 # (ci/vm.sh), as on a kernel with IPVS. lblab is the one on PATH (ci/install.sh), or $LBLAB.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 repo=$(pwd)
 if [ "${1:-}" = --vm ]; then
   shift
@@ -26,7 +26,7 @@ if [ -n "${LBLAB:-}" ]; then ln -s "$(readlink -f "$LBLAB")" "$bin/lblab"; fi
 export PATH="$bin:/usr/local/bin:$PATH"
 command -v lblab >/dev/null || { echo "run-docs: no lblab on PATH: run ci/install.sh or set LBLAB" >&2; exit 2; }
 # The commands run where a user would type them: in a directory of their own, not in the checkout.
-cd "$work"
+cd "$work" || exit 2
 
 n=0 bad=0
 for f in "${files[@]}"; do
