@@ -13,12 +13,16 @@ cd "$(dirname "$0")/.." || exit 2
 repo=$(pwd)
 if [ "${1:-}" = --vm ]; then
   shift
-  q=$(printf ' %q' "$@")
+  q=
+  [ $# -eq 0 ] || q=$(printf ' %q' "$@")
   exec bash ci/vm.sh "LBLAB=${LBLAB:-} bash ci/run-docs.sh$q"
 fi
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(README.md docs/*.md)
-for i in "${!files[@]}"; do files[$i]=$(readlink -f "${files[$i]}"); done
+for i in "${!files[@]}"; do
+  [ -f "${files[$i]}" ] || { echo "run-docs: no such file: ${files[$i]}" >&2; exit 2; }
+  files[$i]=$(readlink -f "${files[$i]}")
+done
 bin=$(mktemp -d /tmp/lblab-docs.XXXXXX)
 work=$(mktemp -d /tmp/lblab-docs-work.XXXXXX)
 trap 'rm -rf "$bin" "$work"' EXIT
