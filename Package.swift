@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
             resources: [.copy("Fixtures")], swiftSettings: swift6),
+        .testTarget(name: "LblabRuntimeTests", dependencies: ["LblabRuntime"], exclude: ["Fixtures"], swiftSettings: swift6),
         .testTarget(
             name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: swift6),
         // lblab in other projects' CI: JUnit reports read back by junitparser, the example

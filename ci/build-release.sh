@@ -9,5 +9,5 @@ source ci/env.sh
 scratch=.build-release-static
 swift build -c release --product lblab --static-swift-stdlib --scratch-path "$scratch" \
     -Xswiftc -Xclang-linker -Xswiftc -no-pie > /tmp/lblab-build-release.log 2>&1 \
-  || { tail -60 /tmp/lblab-build-release.log >&2; echo "build FAILED" >&2; exit 1; }
+  || { tail -60 /tmp/lblab-build-release.log >&2; echo "build FAILED (full log: /tmp/lblab-build-release.log)" >&2; exit 2; }
 echo "$(pwd)/$scratch/release/lblab"

@@ -8,6 +8,7 @@ source ci/env.sh
 start=$(date +%s)
 
 bash ci/setup.sh
+/usr/bin/python3 ci/check-setup.py && /usr/bin/python3 ci/check-setup.py --self-test
 # --- begin: lblab in other projects' CI (issue 5, part 5) ---
 # The JUnit-reader and workflow-linter tests must run here, not skip.
 export LBLAB_REQUIRE_CI_TOOLS=1

@@ -46,22 +46,28 @@ public struct LabStatus: Sendable, Codable {
     public var nodes: [Node]
     public var ipvsVersion: String?
     public var ipvsTableSize: UInt32?
+    /// The services with their counters (for `--json`).
     public var services: [Service]
+    /// Each dispatcher's IPVS table as read from the kernel (none for a dispatcher whose
+    /// namespace is missing).
+    public var ipvs: [DispatcherTable]
 
-    /// The IPVS table in `ipvsadm -Ln` layout.
+    /// One dispatcher's IPVS table.
+    public struct DispatcherTable: Sendable, Codable {
+        public var dispatcher: String
+        public var namespace: String
+        public var listing: IPVSListing
+    }
+
+    /// The IPVS tables, each exactly as `ipvsadm -Ln` prints it in its dispatcher's namespace
+    /// (without the final newline); with several dispatchers, each after a line naming it.
     public var ipvsTable: String {
-        var lines = [
-            "IP Virtual Server version \(ipvsVersion ?? "?") (size=\(ipvsTableSize ?? 0))",
-            "Prot LocalAddress:Port Scheduler Flags",
-            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
-        ]
-        for s in services {
-            lines.append("\(s.proto.uppercased().padding(4)) \("\(s.address):\(s.port)".padding(21)) \(s.scheduler)")
-            for d in s.destinations {
-                lines.append("  -> \("\(d.address):\(d.port)".padding(28)) \(d.forward.padding(7)) \(String(d.weight).padding(6)) \(String(d.activeConnections).padding(10)) \(d.inactiveConnections)")
-            }
+        if ipvs.isEmpty {
+            return "no IPVS table: the dispatcher's namespace is missing (lblab down \(lab), then lblab up \(lab))"
         }
-        return lines.joined(separator: "\n")
+        if ipvs.count == 1 { return String(ipvs[0].listing.render().dropLast()) }
+        return ipvs.map { "dispatcher \($0.dispatcher) (ip netns exec \($0.namespace) ipvsadm -Ln):\n" + $0.listing.render() }
+            .joined(separator: "\n").dropLast().description
     }
 }
 
@@ -99,17 +105,27 @@ extension LabRuntime {
             nodes.append(node)
         }
         var status = LabStatus(lab: spec.name, phase: state.phase.rawValue, since: state.startedAt, mode: spec.mode.rawValue,
-                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [])
+                               nodes: nodes, ipvsVersion: nil, ipvsTableSize: nil, services: [], ipvs: [])
         for dispatcher in spec.dispatchers {
-        let dns = LabNames.namespace(lab: spec.name, node: dispatcher.name)
-        if NetworkNamespace.exists(dns) {
+            let dns = LabNames.namespace(lab: spec.name, node: dispatcher.name)
+            guard NetworkNamespace.exists(dns) else { continue }
             let ipvs = try handles.ipvs(dns)
             let info = try ipvs.info()
             status.ipvsVersion = info.versionString
             status.ipvsTableSize = info.connectionTableSize
+            var listing = IPVSListing(version: info.version, connectionTableSize: info.connectionTableSize, services: [])
             for entry in try ipvs.services() {
                 let s = entry
-                let dests = try ipvs.destinations(of: s.key).map { d in
+                let entries = try ipvs.destinations(of: s.key)
+                listing.services.append(IPVSListing.Service(
+                    key: .address(protocol: UInt16(s.key.proto.number), address: s.key.address, port: s.key.port),
+                    scheduler: s.schedulerName, flags: s.flags, timeout: s.timeout, netmask: s.netmask,
+                    destinations: entries.map {
+                        IPVSListing.Destination(address: $0.destination.address, port: $0.destination.port,
+                                                forwarding: $0.destination.forwarding.rawValue, weight: $0.destination.weight,
+                                                activeConnections: $0.activeConnections, inactiveConnections: $0.inactiveConnections)
+                    }))
+                let dests = entries.map { d in
                     LabStatus.Destination(address: d.destination.address.description, port: d.destination.port,
                                           forward: d.destination.forwarding.ipvsadmName, weight: d.destination.weight,
                                           activeConnections: d.activeConnections, inactiveConnections: d.inactiveConnections,
@@ -119,7 +135,7 @@ extension LabRuntime {
                                              port: s.key.port, scheduler: s.schedulerName, connections: entry.stats.connections,
                                              destinations: dests))
             }
-        }
+            status.ipvs.append(.init(dispatcher: dispatcher.name, namespace: dns, listing: listing))
         }
         return status
     }
