@@ -14,6 +14,6 @@ for lib in $(ldd "$lblab_build/lblab" "$lblab_build"/*.xctest 2>/dev/null | grep
   case "$lib" in */ld-linux*) ;; *) cp -n "$lib" "$lblab_ram/lib/" 2>/dev/null || true ;; esac
 done
 if [ -x "$lblab_ram/bin/lblab" ]; then
-  export LBLAB_BINARY="$lblab_ram/bin/lblab" LD_LIBRARY_PATH="$lblab_ram/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LBLAB_BINARY="$lblab_ram/bin/lblab" LBLAB_AGENT="$lblab_ram/bin/lblab-agent" LD_LIBRARY_PATH="$lblab_ram/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "ci/vm-ram.sh: $(ls "$lblab_ram/bin" | tr '\n' ' ')and $(ls "$lblab_ram/lib" | wc -l) libraries copied into the guest's RAM"
 fi
