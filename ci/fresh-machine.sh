@@ -8,12 +8,12 @@
 #   ci/fresh-machine.sh --dry-run           say what would be purged and kept, change nothing
 #
 # What is purged: every package of `ci/setup.sh --list` (the VM part too) that is installed,
-# plus Debian's busybox, the venvs setup makes (virtme-ng, the CI users' tools), the packages that only those pulled in (what
-# `apt-get autoremove` newly offers afterwards) and apt's download cache, so that setup has
-# to fetch everything again. A package whose removal would take other installed packages
-# with it that was installed by hand (on a developer machine: python3, procps, ...) is kept,
-# and listed as kept: a fresh Debian has those from its base installation anyway. The
-# running kernel's package is never removed.
+# plus Debian's busybox, the venvs setup makes (virtme-ng, the CI users' tools), the packages
+# that only those pulled in (what `apt-get autoremove` newly offers afterwards, and the
+# versioned kernel) and apt's download cache, so that setup has to fetch everything again. A
+# package whose removal would take along a package installed by hand (on a developer machine:
+# python3, ...) is kept, and listed as kept: a fresh Debian has those from its base
+# installation anyway. The running kernel's package is never removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
