@@ -8,16 +8,17 @@
 #   ci/fresh-machine.sh --dry-run           say what would be purged and kept, change nothing
 #
 # What is purged: every package of `ci/setup.sh --list` (the VM part too) that is installed,
-# plus Debian's busybox, the virtme-ng venv, the packages that only those pulled in (what
-# `apt-get autoremove` newly offers afterwards) and apt's download cache, so that setup has
-# to fetch everything again. A package whose removal would take other installed packages
-# with it that was installed by hand (on a developer machine: python3, procps, ...) is kept,
-# and listed as kept: a fresh Debian has those from its base installation anyway. The
-# running kernel's package is never removed.
+# plus Debian's busybox, the venvs setup makes (virtme-ng, the CI users' tools), the packages
+# that only those pulled in (what `apt-get autoremove` newly offers afterwards, and the
+# versioned kernel) and apt's download cache, so that setup has to fetch everything again. A
+# package whose removal would take along a package installed by hand (on a developer machine:
+# python3, ...) is kept, and listed as kept: a fresh Debian has those from its base
+# installation anyway. The running kernel's package is never removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 VNG_VENV=${LBLAB_VNG_VENV:-/opt/lblab-vng}
+CI_TOOLS=${LBLAB_CI_TOOLS:-/opt/lblab-ci-tools}
 yes=0 purge_only=0 dry=0
 for a in "$@"; do
   case "$a" in
@@ -78,7 +79,7 @@ if [ $dry = 1 ]; then
   also=$( [ ${#purge[@]} -gt 0 ] && purged_by "${purge[@]}" | while read -r q; do in_list "$q" "${purge[@]}" || echo "$q"; done)
   [ -z "$also" ] || echo "fresh-machine: and with them: $(echo $also)"
   for k in "${kept[@]}"; do echo "fresh-machine: would keep $k"; done
-  echo "fresh-machine: and remove $VNG_VENV and apt's download cache"
+  echo "fresh-machine: and remove $VNG_VENV, $CI_TOOLS and apt's download cache"
   exit 0
 fi
 before=$(autoremovable)
@@ -95,9 +96,9 @@ if [ -n "$orphans" ]; then
   echo "fresh-machine: and what only they pulled in: $(echo $orphans)"
   apt-get purge -y -qq $orphans >/dev/null
 fi
-rm -rf "$VNG_VENV"
+rm -rf "$VNG_VENV" "$CI_TOOLS"
 apt-get clean
-echo "fresh-machine: removed $VNG_VENV and apt's download cache"
+echo "fresh-machine: removed $VNG_VENV, $CI_TOOLS and apt's download cache"
 phase "purged"
 [ $purge_only = 1 ] && exit 0
 
