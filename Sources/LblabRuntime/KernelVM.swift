@@ -91,6 +91,15 @@ public struct KernelVM: Sendable {
                                 fix: "apt-get install busybox-static (or run ci/setup.sh)"))
         }
 
+        // `file`: virtme-ng runs it on the busybox and the kernel before it boots (a fresh machine
+        // without it fails there).
+        if let file = places.path.map({ "\($0)/file" }).first(where: { fm.isExecutableFile(atPath: $0) }) {
+            checks.append(Check(name: "file", ok: true, detail: file))
+        } else {
+            checks.append(Check(name: "file", ok: false, detail: "no `file` on PATH (virtme-ng runs it on the kernel and busybox)",
+                                fix: "apt-get install file (or run ci/setup.sh)"))
+        }
+
         // virtme-ng.
         let vng = findVng(places)
         if let vng {

@@ -240,6 +240,7 @@ struct LabVMChannelTests {
         defer { m.remove() }
         m.file("bin/qemu-system-x86_64")
         m.file("bin/vng")
+        m.file("bin/file")
         m.file("bin/busybox", Self.elf(programHeaderType: 1))  // PT_LOAD only: static
         try m.kernel("6.1.0-9-amd64", modules: KernelVM.requiredModules)
         let (checks, vm) = KernelVM.inspect(m.places)
@@ -258,6 +259,7 @@ struct LabVMChannelTests {
         let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0.name, $0) })
         #expect(byName["qemu"]?.ok == false)
         #expect(byName["qemu"]?.fix?.contains("qemu-system-x86") == true)
+        #expect(byName["file"]?.ok == false && byName["file"]?.fix?.contains("apt-get install file") == true, "virtme-ng runs file")
         #expect(byName["virtme-ng"]?.ok == false)
         #expect(byName["virtme-ng"]?.fix?.contains("virtme-ng") == true)
         #expect(byName["busybox"]?.ok == false)
