@@ -136,7 +136,7 @@ pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *no
     if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
     char portbuf[8];
     snprintf(portbuf, sizeof portbuf, "%u", (unsigned)port);
-    char *const argv[] = {(char *)"lblab-agent", (char *)"--name", (char *)node_name, (char *)"--port", portbuf,
+    char *const argv[] = {(char *)"lblab-agent", (char *)"--name", (char *)node_name, (char *)"--tcp", portbuf,
                           (char *)"--netns-fd", (char *)"3", (char *)"--ready-fd", (char *)"4", NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;

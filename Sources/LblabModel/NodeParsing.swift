@@ -96,6 +96,12 @@ extension LabValidator {
         guard "\(name)\(count)".count <= 15 else {
             throw fail("\(key).count", countNode, "member names \(name)1...\(name)\(count) would be longer than 15 characters", valid: "a shorter group name")
         }
+        // A member with several interfaces has a switch port `<member>-<interface>` (see parseInterfaces).
+        if interfaces.count > 1, let longest = interfaces.map(\.name).max(by: { $0.count < $1.count }),
+           "\(name)\(count)-\(longest)".count > 15 {
+            throw fail("\(key).count", countNode, "the switch port \(name)\(count)-\(longest) would be longer than the kernel's 15 characters",
+                       valid: "a shorter group or interface name, or fewer members")
+        }
         return try (1...count).map { k in
             var member = node
             member.spec.name = "\(name)\(k)"

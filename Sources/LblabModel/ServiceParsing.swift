@@ -139,9 +139,10 @@ extension LabValidator {
             distribution: try choice("expect.distribution", t?["distribution"], default: .scheduler),
             path: try choice("expect.path", t?["path"], default: .mode),
             arp: try choice("expect.arp", t?["arp"], default: .dispatcherOnly))
-        if expect.distribution == .scheduler, let s = services.first(where: { $0.name == traffic.service }),
-           !Self.exactSchedulers.contains(s.scheduler) {
-            let serviceTree = top["service"] ?? top["services"]
+        if expect.distribution == .scheduler, let i = services.firstIndex(where: { $0.name == traffic.service }),
+           !Self.exactSchedulers.contains(services[i].scheduler) {
+            let s = services[i]
+            let serviceTree = top["service"] ?? top["services"]?.items?[i]
             throw fail("expect.distribution", t?["distribution"] ?? serviceTree?["scheduler"] ?? serviceTree,
                        "lblab has no exact distribution rule for scheduler '\(s.scheduler.rawValue)' yet",
                        valid: "equal, weights, none (or scheduler \(Self.exactSchedulers.map(\.rawValue).joined(separator: " / ")))")

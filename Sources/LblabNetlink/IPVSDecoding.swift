@@ -45,8 +45,19 @@ enum IPVSDecoding {
             schedulerName: s.string(UInt16(IPVS_SVC_ATTR_SCHED_NAME)) ?? "",
             flags: flags,
             timeout: s.u32(UInt16(IPVS_SVC_ATTR_TIMEOUT)) ?? 0,
-            netmask: s.be32(UInt16(IPVS_SVC_ATTR_NETMASK)) ?? 0xffff_ffff,
+            netmask: netmask(s, family: address.family),
             stats: stats(s, stats64: IPVS_SVC_ATTR_STATS64, stats32: IPVS_SVC_ATTR_STATS))
+    }
+
+    /// IPv4: the mask, sent in network order. IPv6: a prefix length in host order, /128 read as
+    /// the all-ones default (the inverse of `IPVSRequests.encodeNewService`).
+    private static func netmask(_ s: NetlinkAttributes, family: IPFamily) -> UInt32 {
+        switch family {
+        case .ipv4: return s.be32(UInt16(IPVS_SVC_ATTR_NETMASK)) ?? 0xffff_ffff
+        case .ipv6:
+            guard let length = s.u32(UInt16(IPVS_SVC_ATTR_NETMASK)), length != 128 else { return 0xffff_ffff }
+            return length
+        }
     }
 
     /// A destination from a GET_DEST reply (`serviceFamily` when the kernel sends no ADDR_FAMILY).

@@ -27,7 +27,12 @@ enum IPVSRequests {
             m.put(UInt16(IPVS_SVC_ATTR_SCHED_NAME), string: service.scheduler.rawValue)
             m.put(UInt16(IPVS_SVC_ATTR_FLAGS), bytes: hostOrder(service.flags) + hostOrder(0xffff_ffff))
             m.put(UInt16(IPVS_SVC_ATTR_TIMEOUT), u32: service.timeout)
-            m.put(UInt16(IPVS_SVC_ATTR_NETMASK), be32: service.netmask)  // (an IPv6 service: a prefix length)
+            switch service.key.address.family {
+            case .ipv4: m.put(UInt16(IPVS_SVC_ATTR_NETMASK), be32: service.netmask)
+            // The kernel takes an IPv6 service's netmask as a prefix length 1-128 in host order
+            // (EINVAL otherwise), as ipvsadm sends it; the all-ones default means /128.
+            case .ipv6: m.put(UInt16(IPVS_SVC_ATTR_NETMASK), u32: service.netmask == 0xffff_ffff ? 128 : service.netmask)
+            }
         }
         return m.bytes
     }

@@ -53,7 +53,8 @@ public struct IPVSServiceKey: Hashable, Sendable, Codable, CustomStringConvertib
 
 /// A virtual service. `flags` are `IP_VS_SVC_F_*` (PERSISTENT 0x1, ONEPACKET 0x4, …);
 /// `timeout` is the persistence timeout in seconds; `netmask` is the persistence
-/// mask in host order (`0xffff_ff00` for /24).
+/// mask in host order (`0xffff_ff00` for /24), or for an IPv6 service its prefix length
+/// (1-128; the all-ones default means 128).
 public struct IPVSService: Sendable, Equatable {
     public var key: IPVSServiceKey
     public var scheduler: Scheduler

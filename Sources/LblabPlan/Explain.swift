@@ -25,8 +25,8 @@ extension Step {
             return "ip netns exec \(ns) ipvsadm -a \(s.ipvsadmService) -r \(d.address.withPort(d.port)) \(d.forward.ipvsadmFlag) -w \(d.weight)"
         case .startAgent(let ns, let node, let port, let proto):
             return "ip netns exec \(ns) lblab-agent --name \(node) --\(proto.rawValue) \(port) &   # lblab's built-in server"
-        case .stopAgent(let ns, let node):
-            return "ip netns pids \(ns) | xargs -r kill   # stop \(node)'s server"
+        case .stopAgent(let ns, let node, let port):
+            return "ip netns exec \(ns) pkill -xf 'lblab-agent --name \(node) --tcp \(port)'   # stop \(node)'s server on port \(port)"
         }
     }
 }

@@ -31,7 +31,7 @@ public struct DeferredStepError: Error {
 public enum StepOutcome: Sendable, Equatable {
     case done
     /// A process started by `startAgent`.
-    case startedAgent(node: String, namespace: String, pid: Int32)
+    case startedAgent(node: String, namespace: String, port: UInt16, pid: Int32)
 }
 
 /// A step that failed, with the error the executor threw.

@@ -62,7 +62,7 @@ public enum Planner {
     static func dispatcher(_ node: NodeSpec, _ lab: LabSpec, _ b: inout Builder) {
         let ns = LabNames.namespace(lab: lab.name, node: node.name)
         let services = lab.services.filter { $0.dispatcher == node.name }
-        for s in services {
+        for s in onePerVIP(services) {
             b.add(.addAddress(namespace: ns, link: vipInterface(of: node, for: s, lab).name, address: IPInterface(host: s.vip)),
                   "the VIP of \(s.name) on the dispatcher (the article: ifconfig ens32:0 VIP netmask 255.255.255.0 up)")
         }
@@ -88,7 +88,7 @@ public enum Planner {
         var links = node.interfaces.map(\.name)
         switch node.forward {
         case .route:
-            for s in services {
+            for s in onePerVIP(services) {
                 b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
                       "DR: the real server accepts packets for the VIP of \(s.name) on lo (the article: ifconfig lo:0 VIP netmask 255.255.255.255)")
             }
@@ -98,13 +98,13 @@ public enum Planner {
                 b.add(.createTunnel(namespace: ns, name: LabNames.tunnel, local: local.address),
                       "TUN: an IP-in-IP interface that unwraps what the dispatcher tunnels to \(local.address)")
                 b.add(.setUp(namespace: ns, link: LabNames.tunnel), "")
-                for s in services {
+                for s in onePerVIP(services) {
                     b.add(.addAddress(namespace: ns, link: LabNames.tunnel, address: IPInterface(host: s.vip)),
                           "TUN: the VIP of \(s.name) on the tunnel interface, so the unwrapped request is local")
                 }
                 links.append(LabNames.tunnel)
             } else {
-                for s in services {
+                for s in onePerVIP(services) {
                     b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
                           "TUN without a tunnel interface (tunnel: false): the VIP on lo, and nothing unwraps the dispatcher's IP-in-IP")
                 }
@@ -121,9 +121,19 @@ public enum Planner {
             }
         }
         if node.ipForward { b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: "1"), "forwarding on") }
-        let port = services.first?.port ?? 80
-        b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: services.first?.proto ?? .tcp),
-              "the built-in HTTP server of \(node.name), answering with its name on every address, the VIP included")
+        // One server per port the node's services use.
+        var ports: [(UInt16, TransportProtocol)] = []
+        for s in services where !ports.contains(where: { $0 == (s.port, s.proto) }) { ports.append((s.port, s.proto)) }
+        for (port, proto) in ports {
+            b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: proto),
+                  "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
+        }
+    }
+
+    /// The first service of each VIP: services may share a VIP (ports 80 and 443), a node holds it once.
+    static func onePerVIP(_ services: [ServiceSpec]) -> [ServiceSpec] {
+        var seen = Set<IPAddress>()
+        return services.filter { seen.insert($0.vip).inserted }
     }
 
     static func arpFix(_ ns: String, _ on: Bool, _ b: inout Builder) {

@@ -17,11 +17,11 @@ public enum Step: Codable, Sendable, Equatable {
     case createTunnel(namespace: String, name: String, local: IPAddress)
     case addService(namespace: String, service: PlannedService)
     case addDestination(namespace: String, service: PlannedService, destination: PlannedDestination)
-    /// The built-in server of a real server, answering with the node's name.
+    /// The built-in server of a real server on one port, answering with the node's name.
     case startAgent(namespace: String, node: String, port: UInt16, proto: TransportProtocol)
 
     // Teardown steps: the undo of the two steps that own something outside a namespace's network stack.
-    case stopAgent(namespace: String, node: String)
+    case stopAgent(namespace: String, node: String, port: UInt16)
     case deleteNamespace(name: String)
 
     /// The namespace the step acts in.
@@ -30,7 +30,7 @@ public enum Step: Codable, Sendable, Equatable {
         case .createNamespace(let n), .deleteNamespace(let n): n
         case .setSysctl(let n, _, _), .createBridge(let n, _), .createVeth(let n, _, _, _), .setMaster(let n, _, _),
              .setUp(let n, _), .addAddress(let n, _, _), .addRoute(let n, _), .createTunnel(let n, _, _),
-             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _):
+             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _):
             n
         }
     }
@@ -39,7 +39,7 @@ public enum Step: Codable, Sendable, Equatable {
     public var undo: Undo {
         switch self {
         case .createNamespace(let n): .step(.deleteNamespace(name: n))
-        case .startAgent(let ns, let node, _, _): .step(.stopAgent(namespace: ns, node: node))
+        case .startAgent(let ns, let node, let port, _): .step(.stopAgent(namespace: ns, node: node, port: port))
         // Everything in a network stack goes with its namespace: links (and the peer of a veth,
         // which dies with its pair), addresses, routes, sysctls, the IPVS table.
         case .setSysctl(let ns, _, _), .createBridge(let ns, _), .createVeth(let ns, _, _, _), .setMaster(let ns, _, _),

@@ -47,8 +47,8 @@ final class LabHandles {
 /// `NamespaceThread.shared.runHere` so each step can switch namespace in place.
 final class KernelExecutor: StepExecutor {
     let handles: LabHandles
-    /// Agent pids by node: filled as agents start, or from a lab's state for `down`.
-    private(set) var agents: [String: Int32]
+    /// Agent pids by node and port: filled as agents start, or from a lab's state for `down`.
+    private(set) var agents: [AgentKey: Int32]
 
     /// Fault injection for tests of rollback: `LBLAB_FAIL_AFTER_STEPS=N` makes step N+1 fail.
     private let failAfter = ProcessInfo.processInfo.environment["LBLAB_FAIL_AFTER_STEPS"].flatMap(Int.init)
@@ -58,7 +58,7 @@ final class KernelExecutor: StepExecutor {
     /// Every process signalled to stop by this executor.
     private(set) var signalled = Set<Int32>()
 
-    init(handles: LabHandles = LabHandles(), agents: [String: Int32] = [:]) {
+    init(handles: LabHandles = LabHandles(), agents: [AgentKey: Int32] = [:]) {
         self.handles = handles
         self.agents = agents
     }
@@ -67,7 +67,7 @@ final class KernelExecutor: StepExecutor {
     /// once (one /proc scan), so each `stopAgent` / `deleteNamespace` only waits for its own.
     func willExecute(_ steps: [Step]) {
         let deleting = steps.compactMap { if case .deleteNamespace(let n) = $0 { n } else { nil } }
-        let stopping = steps.compactMap { if case .stopAgent(_, let node) = $0 { agents[node] } else { nil } }
+        let stopping = steps.compactMap { if case .stopAgent(_, let node, let port) = $0 { agents[AgentKey(node: node, port: port)] } else { nil } }
         guard !deleting.isEmpty || !stopping.isEmpty else { return }
         let existing = deleting.filter(NetworkNamespace.exists)
         var inodes: [UInt64: String] = [:]
@@ -92,7 +92,7 @@ final class KernelExecutor: StepExecutor {
         var failure: DeferredStepError?
         for p in pending {
             do { try Processes.waitUntilListening(p.agent, port: p.port) } catch {
-                agents[p.agent.node] = nil
+                agents[AgentKey(node: p.agent.node, port: p.port)] = nil
                 failure = failure ?? DeferredStepError(step: p.step, cause: error)
             }
         }
@@ -135,12 +135,13 @@ final class KernelExecutor: StepExecutor {
             case .udp: throw RuntimeError.system("start the agent of \(node): UDP agents are not supported yet", EPROTONOSUPPORT)
             }
             let agent = try Processes.spawnAgent(in: try handles.namespace(ns), port: port, nodeName: node)
-            agents[node] = agent.pid
+            agents[AgentKey(node: node, port: port)] = agent.pid
             pending.append((agent, step, port))
-            return .startedAgent(node: node, namespace: ns, pid: agent.pid)
-        case .stopAgent(_, let node):
-            if let pid = agents[node], Processes.commandName(pid) == Processes.agentName { Processes.stop(pid) }
-            agents[node] = nil
+            return .startedAgent(node: node, namespace: ns, port: port, pid: agent.pid)
+        case .stopAgent(_, let node, let port):
+            let key = AgentKey(node: node, port: port)
+            if let pid = agents[key], Processes.commandName(pid) == Processes.agentName { Processes.stop(pid) }
+            agents[key] = nil
         case .deleteNamespace(let name):
             handles.forget(name)
             for pid in doomed[name] ?? [] { Processes.stop(pid) }
@@ -148,6 +149,12 @@ final class KernelExecutor: StepExecutor {
         }
         return .done
     }
+}
+
+/// One agent: a node's server on one port.
+struct AgentKey: Hashable {
+    var node: String
+    var port: UInt16
 }
 
 extension PlannedService {

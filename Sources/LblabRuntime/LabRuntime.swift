@@ -67,7 +67,7 @@ public struct LabRuntime: Sendable {
             state.phase = .up
             state.agents = applier.agents.compactMap { outcome in
                 switch outcome {
-                case .startedAgent(let node, let ns, let pid): LabState.Agent(node: node, namespace: ns, pid: pid)
+                case .startedAgent(let node, let ns, let port, let pid): LabState.Agent(node: node, namespace: ns, port: port, pid: pid)
                 case .done: nil
                 }
             }
@@ -131,7 +131,7 @@ public struct LabRuntime: Sendable {
         var done = state?.steps ?? []
         // Namespaces a crash left without a recorded step (state saved before the steps were).
         for n in existing where !done.contains(.createNamespace(name: n)) { done.insert(.createNamespace(name: n), at: 0) }
-        let agents = Dictionary((state?.agents ?? []).map { ($0.node, $0.pid) }, uniquingKeysWith: { a, _ in a })
+        let agents = Dictionary((state?.agents ?? []).map { (AgentKey(node: $0.node, port: $0.port), $0.pid) }, uniquingKeysWith: { a, _ in a })
         let executor = KernelExecutor(agents: agents)
         let failures = try NamespaceThread.shared.runHere { PlanApplier.teardown(done, with: executor) }
         if let first = failures.first {

@@ -14,6 +14,7 @@ public struct LabState: Codable, Sendable {
     public struct Agent: Codable, Sendable, Equatable {
         public var node: String
         public var namespace: String
+        public var port: UInt16
         public var pid: Int32
     }
 

@@ -37,7 +37,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try write(alpha, to: dir, as: "alpha.yaml")
         let spec = try LabCatalog(directories: [dir.path]).load("alpha", overrides: ["scheduler=wrr", "r1.weight=4"])
-        #expect(spec.service.scheduler == "wrr")
+        #expect(spec.services[0].scheduler == .wrr)
         #expect(spec.node(named: "r1")?.weight == 4)
     }
 
@@ -122,7 +122,7 @@ import Testing
         let names = catalog.all().map(\.name)
         #expect(names.contains("dr-basic"))
         #expect(names.contains("seed-dr"))
-        #expect(try catalog.load("dr-basic").service.vip.description == "198.51.100.100")
+        #expect(try catalog.load("dr-basic").services[0].vip.description == "198.51.100.100")
     }
 
     @Test func standardCatalogIncludesCurrentDirectoryLabs() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LblabModel
+import LblabTypes
 
 /// Every error names the file, the key, the line and (where there is a list) what is valid.
 @Suite struct LabFileErrorTests {
@@ -71,16 +72,14 @@ import Testing
         #expect(badName.key == "nodes.RS1")
         #expect(badName.line == 5)
 
-        let twoDispatchers = try #require(labError("""
+        let noClient = try #require(labError("""
             service: {vip: 10.0.0.100}
             nodes:
-              client: {role: client, address: 10.0.0.10/24}
-              d1: {role: dispatcher, address: 10.0.0.2/24}
-              d2: {role: dispatcher, address: 10.0.0.3/24}
+              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
               rs1: {role: real, address: 10.0.0.21/24}
             """))
-        #expect(twoDispatchers.key == "nodes")
-        #expect(twoDispatchers.line == 2)
+        #expect(noClient.key == "nodes")
+        #expect(noClient.line == 2)
     }
 
     @Test func unknownNodeKey() throws {
@@ -170,8 +169,9 @@ import Testing
         #expect(e.valid != nil)
     }
 
-    @Test(arguments: ["10.0.1.100", "192.168.219.100", "10.0.0.0", "10.0.0.255"])
-    func vipOutsideTheSubnet(vip: String) throws {
+    /// A VIP in no subnet the client shares with the dispatcher, and no route to it.
+    @Test(arguments: ["10.0.1.100", "192.168.219.100"])
+    func vipTheClientCannotReach(vip: String) throws {
         let e = try #require(labError("""
             service:
               vip: \(vip)
@@ -181,8 +181,22 @@ import Testing
               rs1: {role: real, address: 10.0.0.21/24}
             """))
         checkNames(e, key: "service.vip", line: 2)
-        #expect(e.problem.contains(vip))
-        #expect(e.problem.contains("10.0.0.0/24"), "names the lab's subnet: \(e.problem)")
+        #expect(e.problem.contains("client client cannot reach \(vip)"))
+        #expect(e.valid?.contains("routes: [{to: \(vip)/32, via: <dispatcher address>}]") == true, "shows the route that would fix it")
+    }
+
+    @Test(arguments: ["10.0.0.0", "10.0.0.255"])
+    func vipOnTheNetworkOrBroadcastAddress(vip: String) throws {
+        let e = try #require(labError("""
+            service:
+              vip: \(vip)
+            nodes:
+              client: {role: client, address: 10.0.0.10/24}
+              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
+              rs1: {role: real, address: 10.0.0.21/24}
+            """))
+        checkNames(e, key: "service.vip", line: 2)
+        #expect(e.problem == "\(vip) is the network or broadcast address of 10.0.0.0/24")
     }
 
     @Test func nodeAddressWithoutPrefix() throws {
@@ -219,7 +233,8 @@ import Testing
               rs1: {role: real, address: 10.0.1.21/24}
             """))
         checkNames(e, key: "nodes.rs1.address", line: 5)
-        #expect(e.problem.contains("10.0.0.0/24"))
+        #expect(e.problem.contains("real server rs1 shares no subnet and segment with its dispatcher dispatcher (10.0.0.0/24 on lan)"))
+        #expect(e.valid == "an address on a segment and subnet of dispatcher")
     }
 
     @Test func duplicateNodeAddress() throws {
@@ -245,12 +260,13 @@ import Testing
               rs1: {role: real, address: 10.0.0.21/24}
             """))
         checkNames(e, key: "nodes.dispatcher.address", line: 4)
-        #expect(e.problem.contains("service.vip"))
+        #expect(e.problem == "10.0.0.2 is already used by service svc1")
     }
 
     // MARK: roles
 
-    @Test func twoDispatchers() throws {
+    /// Several dispatchers are allowed; a service then names its own.
+    @Test func twoDispatchersNeedTheServiceToNameOne() throws {
         let e = try #require(labError("""
             service: {vip: 10.0.0.100}
             nodes:
@@ -259,34 +275,53 @@ import Testing
               d2: {role: dispatcher, address: 10.0.0.3/24}
               rs1: {role: real, address: 10.0.0.21/24}
             """))
-        #expect(e.key == "nodes")
-        #expect(e.file == badFile)
-        #expect(e.problem.contains("dispatcher"))
-        #expect(e.problem.contains("2"))
-        #expect(e.description.contains(badFile))
-    }
-
-    @Test func noClient() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100}
-            nodes:
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-              rs1: {role: real, address: 10.0.0.21/24}
-            """))
-        #expect(e.key == "nodes")
-        #expect(e.problem.contains("client"))
-        #expect(e.problem.contains("0"))
-    }
-
-    @Test func noRealServer() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100}
+        checkNames(e, key: "service.dispatcher", line: 1)
+        #expect(e.problem.contains("several dispatchers"))
+        #expect(e.valid == "d1, d2")
+        let spec = try parse("""
+            service: {vip: 10.0.0.100, dispatcher: d2}
             nodes:
               client: {role: client, address: 10.0.0.10/24}
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-            """))
-        #expect(e.key == "nodes")
-        #expect(e.problem.contains("real"))
+              d1: {role: dispatcher, address: 10.0.0.2/24}
+              d2: {role: dispatcher, address: 10.0.0.3/24}
+              rs1: {role: real, address: 10.0.0.21/24}
+            """)
+        #expect(spec.services[0].dispatcher == "d2")
+        #expect(spec.dispatchers.map(\.name) == ["d1", "d2"])
+    }
+
+    /// Several clients are allowed; traffic comes from the first unless `traffic.client` names one.
+    @Test func twoClients() throws {
+        let text = """
+            service: {vip: 10.0.0.100}
+            nodes:
+              c1: {role: client, address: 10.0.0.10/24}
+              c2: {role: client, address: 10.0.0.11/24}
+              d: {role: dispatcher, address: 10.0.0.2/24}
+              rs1: {role: real, address: 10.0.0.21/24}
+            """
+        #expect(try parse(text).traffic.client == "c1")
+        #expect(try parse(text, overrides: ["client=c2"]).traffic.client == "c2")
+        let e = try #require(labError(text, overrides: ["client=c3"]))
+        #expect(e.key == "traffic.client" && e.file == "--set client=c3" && e.valid == "c1, c2")
+        let inFile = try #require(labError(text + "\ntraffic: {client: d}"))
+        checkNames(inFile, key: "traffic.client", line: 7)
+        #expect(inFile.problem == "no client node named 'd'")
+    }
+
+    @Test(arguments: [("client", "client"), ("dispatcher", "dispatcher"), ("rs1", "real")])
+    func everyRoleIsNeeded(dropped: String, role: String) throws {
+        var lines = [
+            "service: {vip: 10.0.0.100}", "nodes:",
+            "  client: {role: client, address: 10.0.0.10/24}",
+            "  dispatcher: {role: dispatcher, address: 10.0.0.2/24}",
+            "  rs1: {role: real, address: 10.0.0.21/24}",
+        ]
+        lines.removeAll { $0.hasPrefix("  \(dropped):") }
+        let e = try #require(labError(lines.joined(separator: "\n")))
+        checkNames(e, key: "nodes", line: 2)
+        #expect(e.problem == "a lab needs at least one node with role \(role)")
+        #expect(e.valid == "client, dispatcher, real")
     }
 
     @Test func emptyNodes() throws {
@@ -388,19 +423,19 @@ import Testing
         #expect(e.valid?.contains("masq") == true)
     }
 
-    @Test func tunnelForwardingNotSupported() throws {
-        let e = try #require(labError("""
+    /// Tunnel forwarding is supported: a tunnel real server in a DR lab gets its ipip interface.
+    @Test func tunnelForwardingIsSupported() throws {
+        let spec = try parse("""
             service: {vip: 10.0.0.100}
             nodes:
               client: {role: client, address: 10.0.0.10/24}
               dispatcher: {role: dispatcher, address: 10.0.0.2/24}
               rs1: {role: real, address: 10.0.0.21/24, forward: tunnel}
-            """))
-        checkNames(e, key: "nodes.rs1.forward", line: 5)
-        #expect(e.problem.contains("not supported"))
+            """)
+        #expect(spec.node(named: "rs1") == host("rs1", .real, "10.0.0.21/24", forward: .tunnel, rpFilter: 0, tunnel: true))
     }
 
-    @Test(arguments: ["RS1", "Rs1", "switch", "br0", "lo", "1rs", "rs-", "rs_1", "abcdefghijklmnop"])
+    @Test(arguments: ["RS1", "Rs1", "switch", "lo", "1rs", "rs-", "rs-1", "rs_1", "abcdefghijklmnop"])
     func badNodeName(name: String) throws {
         let e = try #require(labError("""
             service: {vip: 10.0.0.100}
@@ -428,19 +463,19 @@ import Testing
 
     // MARK: mode, name, expect
 
-    @Test func modeNatNotSupportedYet() throws {
-        let e = try #require(labError("""
+    /// NAT and TUN are supported. A one-segment NAT lab: the real servers route through the
+    /// dispatcher's address on their shared subnet.
+    @Test func natOnOneSegment() throws {
+        let spec = try parse("""
             mode: nat
             service: {vip: 10.0.0.100}
             nodes:
               client: {role: client, address: 10.0.0.10/24}
               dispatcher: {role: dispatcher, address: 10.0.0.2/24}
               rs1: {role: real, address: 10.0.0.21/24}
-            """))
-        checkNames(e, key: "mode", line: 1)
-        #expect(e.problem.contains("nat"))
-        #expect(e.problem.contains("not supported"))
-        #expect(e.valid == "dr")
+            """)
+        #expect(spec.mode == .nat)
+        #expect(spec.node(named: "rs1") == host("rs1", .real, "10.0.0.21/24", routes: [defaultRoute(via: "10.0.0.2")], forward: .masq))
     }
 
     @Test func unknownMode() throws {
@@ -453,7 +488,7 @@ import Testing
               rs1: {role: real, address: 10.0.0.21/24}
             """))
         checkNames(e, key: "mode", line: 2)
-        #expect(e.valid?.contains("dr") == true)
+        #expect(e.valid == "dr, nat, tun")
     }
 
     @Test(arguments: ["Lab", "1lab", "lab_x", "abcdefghijklmnopqrstuvwxy"])
@@ -520,7 +555,7 @@ import Testing
               rs1: {role: real, address: 10.0.0.21/24}
             expect: {distribution: \(rule)}
             """, file: badFile)
-        #expect(spec.service.scheduler == "lc")
+        #expect(spec.services[0].scheduler == .lc)
         #expect(spec.expect.distribution.rawValue == rule)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LblabModel
+import LblabTypes
 
 /// The repository's `labs/` directory, found from this file's path (Tests/LblabModelTests/Support.swift).
 let labsDirectory: URL = URL(fileURLWithPath: #filePath)
@@ -59,3 +60,61 @@ func makeTempDirectory() throws -> URL {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
 }
+
+func ip(_ text: String) -> IPAddress { IPAddress(text)! }
+func prefix(_ text: String) -> IPInterface { IPInterface(text)! }
+
+/// A node with one interface `eth0`, as a one-segment lab file writes it; defaults as the
+/// validator gives them.
+func host(_ name: String, _ role: NodeRole, _ address: String, segment: String = "lan", routes: [RouteSpec] = [],
+          weight: Int = 1, forward: Forwarding = .route, ipForward: Bool? = nil, rpFilter: Int? = nil,
+          tunnel: Bool = false, group: String? = nil) -> NodeSpec {
+    NodeSpec(name: name, role: role, interfaces: [InterfaceSpec(name: "eth0", segment: segment, addresses: [prefix(address)])],
+             routes: routes, weight: weight, forward: forward, ipForward: ipForward ?? (role == .dispatcher),
+             rpFilter: rpFilter, tunnel: tunnel, group: group)
+}
+
+func defaultRoute(via gateway: String) -> RouteSpec {
+    RouteSpec(destination: prefix("0.0.0.0/0"), gateway: ip(gateway))
+}
+
+extension LabSpec {
+    /// `forward` means something only on real servers: other roles are set to `.route` so exact
+    /// comparisons do not pin what is irrelevant.
+    var comparable: LabSpec {
+        var s = self
+        for i in s.nodes.indices where s.nodes[i].role != .real { s.nodes[i].forward = .route }
+        return s
+    }
+}
+
+/// Parses `text` (file `bad.yaml`) expecting success.
+func parse(_ text: String, overrides: [String] = [], file: String = badFile) throws -> LabSpec {
+    try LabFile.parse(text, file: file, overrides: overrides)
+}
+
+/// The smallest one-segment DR lab, nodes c, d, r1, r2 in 10.0.0.0/24, VIP 10.0.0.100.
+let smallLab = """
+    service: {vip: 10.0.0.100}
+    nodes:
+      c: {role: client, address: 10.0.0.10/24}
+      d: {role: dispatcher, address: 10.0.0.2/24}
+      r1: {role: real, address: 10.0.0.21/24}
+      r2: {role: real, address: 10.0.0.22/24}
+    """
+
+/// A two-segment NAT lab: client on front, dispatcher on both, r1/r2 on back (lines 1-12).
+let twoSegmentLab = """
+    mode: nat
+    segments: [front, back]
+    service: {vip: 198.51.100.100}
+    nodes:
+      c: {role: client, segment: front, address: 198.51.100.10/24}
+      d:
+        role: dispatcher
+        interfaces:
+          eth0: {segment: front, address: 198.51.100.2/24}
+          eth1: {segment: back, address: 203.0.113.1/24}
+      r1: {role: real, segment: back, address: 203.0.113.21/24}
+      r2: {role: real, segment: back, address: 203.0.113.22/24}
+    """

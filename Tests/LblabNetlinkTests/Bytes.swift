@@ -25,3 +25,34 @@ func message(type: UInt16, flags: UInt16, seq: UInt32, pid: UInt32 = 0, _ body: 
 }
 
 func cString(_ s: String) -> [UInt8] { Array(s.utf8) + [0] }
+
+/// Big-endian (network order) integers, as IPVS ports and IPv4 netmasks travel.
+func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
+func be32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (24 - 8 * UInt32($0)) & 0xff) } }
+
+/// `union nf_inet_addr`: the address, zero-padded to 16 bytes.
+func inetAddr(_ bytes: [UInt8]) -> [UInt8] { bytes + [UInt8](repeating: 0, count: 16 - bytes.count) }
+
+/// struct genlmsghdr { u8 cmd; u8 version; u16 reserved; }
+func genl(_ cmd: UInt8, version: UInt8 = 1) -> [UInt8] { [cmd, version, 0, 0] }
+
+/// `struct ifinfomsg` (16 bytes): family, pad, type, index, flags, change.
+func ifinfomsg(index: Int32 = 0, flags: UInt32 = 0, change: UInt32 = 0) -> [UInt8] {
+    [0, 0] + le16(0) + le32(UInt32(bitPattern: index)) + le32(flags) + le32(change)
+}
+
+/// Netlink flags from <linux/netlink.h>.
+enum NLM {
+    static let request: UInt16 = 0x1
+    static let multi: UInt16 = 0x2
+    static let ack: UInt16 = 0x4
+    static let excl: UInt16 = 0x200
+    static let create: UInt16 = 0x400
+    static let dump: UInt16 = 0x300
+}
+
+/// IPv6 address bytes from eight groups.
+func v6(_ groups: UInt16...) -> [UInt8] {
+    precondition(groups.count == 8)
+    return groups.flatMap { be16($0) }
+}

@@ -11,6 +11,12 @@ let labsDirectory: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent()
     .appendingPathComponent("labs")
 
+/// Every lab file in `labs/`, by stem.
+let shippedLabs: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: labsDirectory.path)) ?? [])
+    .filter { $0.hasSuffix(".yaml") }
+    .map { String($0.dropLast(5)) }
+    .sorted()
+
 func loadLab(_ name: String, _ overrides: [String] = []) throws -> LabSpec {
     try LabFile.load(labsDirectory.appendingPathComponent("\(name).yaml").path, overrides: overrides)
 }
@@ -19,19 +25,11 @@ func plan(_ name: String, _ overrides: [String] = []) throws -> Plan {
     Planner.plan(try loadLab(name, overrides))
 }
 
-func ip(_ text: String) -> IPv4Address { IPv4Address(text)! }
-func prefix(_ text: String) -> IPv4Interface { IPv4Interface(text)! }
-
-// Names written out by hand for dr-basic (not computed with LabNames).
-let drSwitch = "lblab-dr-basic-switch"
-let drClient = "lblab-dr-basic-client"
-let drDispatcher = "lblab-dr-basic-dispatcher"
-let drRS1 = "lblab-dr-basic-rs1"
-let drRS2 = "lblab-dr-basic-rs2"
-let drNamespaces: Set<String> = [drSwitch, drClient, drDispatcher, drRS1, drRS2]
+func ip(_ text: String) -> IPAddress { IPAddress(text)! }
+func prefix(_ text: String) -> IPInterface { IPInterface(text)! }
 
 extension Step {
-    /// Every namespace the step touches (its own, and a veth's peer namespace).
+    /// Every namespace the step needs to exist: its own, and a veth's peer namespace.
     var namespacesTouched: [String] {
         if case .createVeth(let ns, _, let peerNS, _) = self { return [ns, peerNS] }
         return [namespace]
@@ -42,6 +40,14 @@ extension Step {
     }
     var deletedNamespace: String? {
         if case .deleteNamespace(let n) = self { return n }
+        return nil
+    }
+    var startedAgent: String? {
+        if case .startAgent(let ns, _, _, _) = self { return ns }
+        return nil
+    }
+    var stoppedAgent: String? {
+        if case .stopAgent(let ns, _, _) = self { return ns }
         return nil
     }
 }
@@ -58,4 +64,10 @@ extension Array where Element == Step {
     func count(of step: Step) -> Int { filter { $0 == step }.count }
     var createdNamespaces: [String] { compactMap(\.createdNamespace) }
     var deletedNamespaces: [String] { compactMap(\.deletedNamespace) }
+    /// The commands of `--explain`, one per step.
+    var commands: [String] { map(\.command) }
+    /// The sysctls set in namespace `ns`, as `key=value`, in order.
+    func sysctls(in ns: String) -> [String] {
+        compactMap { if case .setSysctl(ns, let k, let v) = $0 { "\(k)=\(v)" } else { nil } }
+    }
 }
