@@ -51,6 +51,16 @@ public enum Processes {
         }
     }
 
+    /// Gives up on a spawned agent that will not be waited for (its lab is being rolled back):
+    /// kills it, reaps it, closes its readiness pipe.
+    public static func abandon(_ agent: PendingAgent) {
+        if agent.pid > 1 {
+            kill(agent.pid, SIGKILL)
+            _ = waitpid(agent.pid, nil, 0)
+        }
+        if agent.readyFD >= 0 { close(agent.readyFD) }
+    }
+
     /// Starts the built-in HTTP agent inside `namespace`, listening on `port` on every
     /// address and answering each request with `nodeName`. Returns once it listens.
     public static func startHTTPAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> Int32 {

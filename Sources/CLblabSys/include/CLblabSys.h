@@ -47,6 +47,11 @@ pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *no
 /// it failed with (ECHILD: it died first, ETIMEDOUT: no word), after killing and reaping it.
 int lblab_agent_wait_ready(pid_t pid, int fd, int timeout_ms);
 
+/// Writes `value` and a newline to the sysctl `key` (dots become slashes under /proc/sys/) of the
+/// calling thread's namespaces: one open, one write, no allocation. -1 with errno on error
+/// (ENOENT: no such key).
+int lblab_sysctl_write(const char *key, const char *value);
+
 /// Enters namespace `nsfd` on the calling thread and replaces the process with `file argv`
 /// (execvp). Returns only on error.
 int lblab_exec_in_netns(int nsfd, const char *file, char *const argv[]);
