@@ -165,7 +165,7 @@ def main():
             ": > $D/pids",
         ]
         for n, node, port in agents:
-            up.append(f"{q(a.agent)} --name {q(node)} --port {port} --netns /run/netns/{n} --ready-fd 3 </dev/null >/dev/null 2>&1 &")
+            up.append(f"{q(a.agent)} --name {q(node)} --tcp {port} --netns /run/netns/{n} --ready-fd 3 </dev/null >/dev/null 2>&1 &")
             up.append("echo $! >> $D/pids")
         up += [
             f"bad=$(timeout 10 head -c {4 * len(agents)} <&3 | tr -d '\\000')",

@@ -21,6 +21,10 @@ def kind(cmd):
         return "sysctl " + re.sub(r"\.(eth\d+|lo|all|default)\.", ".*.", key) if ".conf." in key else "sysctl " + key
     if w[:3] == ["ip", "netns", "add"]:
         return "netns add"
+    if w[:3] == ["ip", "netns", "del"]:
+        return "netns del"
+    if w[:3] == ["ip", "netns", "pids"]:
+        return "stop agent"
     if "lblab-agent" in cmd:
         return "agent"
     if "ipvsadm" in w:

@@ -26,6 +26,9 @@
 # Exit status 0 when the labs matched, the test passed and up at 64 servers reached
 # BENCH_TARGET (default 10) times the shell's speed; 1 otherwise.
 set -euo pipefail
+# The whole script is one function, read before it runs: editing this file during a run (the
+# host's copy, over 9p) cannot change what runs.
+main() {
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -67,6 +70,8 @@ for exe in "$BIN" "$AGENT" $(type -P bash ip ipvsadm nsenter sysctl timeout head
   done
 done
 cp labs/dr-scale.yaml bench/labs/dr-scale-2net.yaml "$ROOT/labs/"
+# The helpers too (read once per size: a copy taken now).
+cp bench/plan2sh.py bench/snapshot.py bench/profile.py "$ROOT/"
 BIN=$ROOT/bin/lblab
 AGENT=$ROOT/bin/lblab-agent
 export PATH="$ROOT/bin:$PATH" LD_LIBRARY_PATH="$ROOT/lib"
@@ -137,7 +142,7 @@ for n in $SIZES; do
   lab=$(basename "${args[0]}" .yaml)
   gen=$OUT/sh-$n
   "$BIN" up "${args[@]}" --dry-run --json >"$OUT/plan-$n.json"
-  python3 bench/plan2sh.py "$OUT/plan-$n.json" "$gen" --agent "$AGENT"
+  python3 "$ROOT/plan2sh.py" "$OUT/plan-$n.json" "$gen" --agent "$AGENT"
   steps=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["entries"]))' "$OUT/plan-$n.json")
   [ "$(wc -l <"$gen/steps.txt")" = "$steps" ] || { echo "scale: the script does $(wc -l <"$gen/steps.txt") steps, the plan has $steps" >&2; exit 1; }
   nodes=$(python3 -c '
@@ -150,11 +155,11 @@ print(" ".join(e["step"]["createNamespace"]["name"][len(pre):] for e in p["entri
 
   # Warm-up of each side (module loading, page cache, slab caches), and the same-lab check.
   "$BIN" up "${args[@]}" >/dev/null
-  python3 bench/snapshot.py "lblab-$lab-" $nodes >"$OUT/state-lblab-$n.txt"
+  python3 "$ROOT/snapshot.py" "lblab-$lab-" $nodes >"$OUT/state-lblab-$n.txt"
   "$BIN" down "$lab" >/dev/null
   settle
   bash "$gen/up.sh"
-  python3 bench/snapshot.py "shbench-" $nodes >"$OUT/state-sh-$n.txt"
+  python3 "$ROOT/snapshot.py" "shbench-" $nodes >"$OUT/state-sh-$n.txt"
   bash "$gen/down.sh"
   settle
   check_clean "the warm-up of $n"
@@ -189,11 +194,12 @@ print(" ".join(e["step"]["createNamespace"]["name"][len(pre):] for e in p["entri
   if [[ " $PROFILE " == *" $n "* ]]; then
     # Where lblab's time goes (untimed run): step times by kind, and the phases.
     LBLAB_LOG=trace "$BIN" up "${args[@]}" >/dev/null 2>"$OUT/trace-$n.txt"
-    LBLAB_LOG=debug "$BIN" down "$lab" >/dev/null 2>"$OUT/trace-down-$n.txt"
+    LBLAB_LOG=trace "$BIN" down "$lab" >/dev/null 2>"$OUT/trace-down-$n.txt"
     settle
     echo "profile of lblab up, $n real servers (LBLAB_LOG=trace, one run):"
-    python3 bench/profile.py "$OUT/trace-$n.txt"
-    grep -o 'ms since process start=.*' "$OUT/trace-down-$n.txt" | sed 's/^/  down: /'
+    python3 "$ROOT/profile.py" "$OUT/trace-$n.txt"
+    echo "profile of lblab down:"
+    python3 "$ROOT/profile.py" "$OUT/trace-down-$n.txt"
   fi
   lu=$(median "$OUT/t-$n-lblab-up"); ld=$(median "$OUT/t-$n-lblab-down")
   su=$(median "$OUT/t-$n-sh-up"); sd=$(median "$OUT/t-$n-sh-down")
@@ -285,3 +291,6 @@ PY
 fi
 
 [ "$verdict" = PASS ] && [ "$same" = PASS ] && [ "$test_ok" = PASS ]
+}
+main "$@"
+exit $?
