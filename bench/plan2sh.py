@@ -7,9 +7,9 @@
 writes into OUTDIR:
     up.sh      builds the lab: one `ip -batch` for every namespace, then per namespace one
                `sysctl -w k=v k=v ...` (entered with nsenter) and one `ip -n NS -batch`, one
-               `ipvsadm -R` per dispatcher, and the same `lblab-agent` lblab starts, launched
-               directly with --netns and --ready-fd; it returns once every agent listens (each
-               writes four zero bytes to a FIFO once its socket listens, as it does for lblab)
+               `ipvsadm -R` per dispatcher, and the agents as lblab starts them: one
+               `lblab-agent --launch` forks one per real server into its namespace and returns
+               once every agent listens
     down.sh    SIGTERMs the agents, waits until they are gone, and deletes the namespaces with
                one `ip -batch` (the kernel removes links, addresses and IPVS rules with them)
     *.batch, *.ipvs, sysctl lists: the data the scripts read
@@ -159,18 +159,13 @@ def main():
     for n in ipvs:
         up.append(f"{enter(n)} ipvsadm -R < $D/{n}.ipvs")
     if agents:
+        # The agents as lblab starts them: one `lblab-agent --launch` forks them all, prints their
+        # pids, and exits 0 once every one listens (with room in its arguments for each agent to
+        # write its own command line, `lblab-agent --name NODE --tcp PORT`, as lblab's launcher has).
+        write("agents.txt", [f"{node} {port} /run/netns/{n}" for n, node, port in agents])
+        room = " " * 96
         up += [
-            "# Readiness: each agent writes 4 bytes to fd 3 once it listens (zeros) or fails (its errno).",
-            "rm -f $D/ready; mkfifo $D/ready; exec 3<>$D/ready",
-            ": > $D/pids",
-        ]
-        for n, node, port in agents:
-            up.append(f"{q(a.agent)} --name {q(node)} --tcp {port} --netns /run/netns/{n} --ready-fd 3 </dev/null >/dev/null 2>&1 &")
-            up.append("echo $! >> $D/pids")
-        up += [
-            f"bad=$(timeout 10 head -c {4 * len(agents)} <&3 | tr -d '\\000')",
-            "exec 3>&-",
-            f'[ -z "$bad" ] || {{ echo "up.sh: an agent failed to listen" >&2; exit 1; }}',
+            f"{q(a.agent)} --launch '{room}' < $D/agents.txt > $D/pids || {{ echo \"up.sh: an agent did not listen: $(grep fail $D/pids)\" >&2; exit 1; }}",
         ]
     write("up.sh", up)
 
@@ -188,12 +183,16 @@ def main():
             "  for ((i = 0; i < 5000; i++)); do",
             "    { read -r st < /proc/$p/stat; } 2>/dev/null || break",
             "    st=${st##*) }; [ \"${st%% *}\" = Z ] && break",
-            "    read -rt 0.001 <> $D/ready || :   # a 1 ms pause without a process",
+            "    read -rt 0.001 <> $D/tick || :   # a 1 ms pause without a process",
             "  done",
             "done",
         ]
     down.append("ip -batch $D/netns-del.batch")
     write("down.sh", down)
+    # down.sh's 1 ms pauses read from this FIFO (made here, so no timed run starts mkfifo).
+    tick = os.path.join(out, "tick")
+    if not os.path.exists(tick):
+        os.mkfifo(tick)
 
 
 def svc(sv):

@@ -128,7 +128,7 @@ final class KernelExecutor: StepExecutor {
                     agentsIn[ns, default: []].append(.init(node: node, port: port))
                 }
             }
-            prefetcher = Prefetcher(creating.map { ($0, agentsIn[$0] ?? []) })
+            prefetcher = Prefetcher(creating.map { ($0, agentsIn[$0] ?? []) }, launcher: Processes.agentExecutable)
         }
 
         let deleting = steps.compactMap { if case .deleteNamespace(let n) = $0 { n } else { nil } }
@@ -151,12 +151,21 @@ final class KernelExecutor: StepExecutor {
     }
 
     /// Stops the prefetcher and removes what it made that no step took: agents (killed) and
-    /// namespaces (deleted with everything in them).
-    private func abandonPrefetched() {
-        guard let p = prefetcher else { return }
+    /// namespaces (deleted with everything in them). Hands back the agent launcher it used,
+    /// still open, with the agents asked of it that no step took.
+    private func stopPrefetcher() -> (launcher: Processes.AgentLauncher?, untaken: [AgentKey]) {
+        guard let p = prefetcher else { return (nil, []) }
         prefetcher = nil
-        let (namespaces, agents) = p.stop()
+        let (namespaces, agents, requested, launcher) = p.stop()
         for agent in agents { Processes.abandon(agent) }
+        // With agents asked of the launcher and not taken, the namespaces go once it has said
+        // which pids it forked into them (see `abandonPrefetched`).
+        if launcher != nil && !requested.isEmpty { pendingDeletes = namespaces } else { delete(namespaces) }
+        return (launcher, requested)
+    }
+    private var pendingDeletes: [NetworkNamespace] = []
+
+    private func delete(_ namespaces: [NetworkNamespace]) {
         for ns in namespaces {
             do { try NetworkNamespace.delete(ns.name) } catch {
                 log.warning("could not remove a namespace made ahead of its step", metadata: ["namespace": "\(ns.name)", "error": "\(error)"])
@@ -164,15 +173,43 @@ final class KernelExecutor: StepExecutor {
         }
     }
 
+    /// For a rollback (or an executor dropped part-way): stops the prefetcher and its launcher and
+    /// removes everything they made that no step took.
+    private func abandonPrefetched() {
+        let (launcher, untaken) = stopPrefetcher()
+        guard let launcher else { return }
+        let pids = launcher.abandon()
+        for key in untaken {
+            if let pid = pids[Processes.AgentLauncher.Key(node: key.node, port: key.port)] {
+                kill(pid, SIGKILL)
+            }
+        }
+        delete(pendingDeletes)
+        pendingDeletes = []
+    }
+
     /// Agents started and not yet listening: `finish()` waits for them all at once.
     private var pending: [(agent: Processes.PendingAgent, step: Step, port: UInt16)] = []
 
     func finish() throws {
-        abandonPrefetched()
+        // Agents from the launcher: it reports, once its input ends, those that did not listen.
+        let (launcher, untaken) = stopPrefetcher()
+        let failed = launcher?.finish() ?? [:]
+        // (After a successful plan every agent was taken; this only guards against a plan whose
+        // startAgent steps were not all run.)
+        if !untaken.isEmpty { log.warning("agents started ahead were not taken", metadata: ["agents": "\(untaken)"]) }
+        delete(pendingDeletes)
+        pendingDeletes = []
         defer { pending = [] }
         var failure: DeferredStepError?
         for p in pending {
-            do { try Processes.waitUntilListening(p.agent, port: p.port) } catch {
+            do {
+                if let err = failed[Processes.AgentLauncher.Key(node: p.agent.node, port: p.port)] {
+                    let what = "start the HTTP agent of \(p.agent.node) on port \(p.port)"
+                    throw err == ECHILD ? SystemError(what + ": the agent exited before it listened", errno: ECHILD) : SystemError(what, errno: err)
+                }
+                try Processes.waitUntilListening(p.agent, port: p.port)
+            } catch {
                 agents[AgentKey(node: p.agent.node, port: p.port)] = nil
                 failure = failure ?? DeferredStepError(step: p.step, cause: error)
             }
@@ -388,14 +425,23 @@ final class Prefetcher: @unchecked Sendable {
     private var stopped = false
     private var finished = false
     private var namespaces: [String: Result<NetworkNamespace, Error>] = [:]
-    private var agents: [AgentKey: Result<Processes.PendingAgent, Error>] = [:]
+    /// An agent started on its own, or asked of the launcher (its pid is read when it is taken).
+    private enum Started {
+        case spawned(Processes.PendingAgent)
+        case requested
+    }
+    private var agents: [AgentKey: Result<Started, Error>] = [:]
     private var taken = Set<String>()
     private var takenAgents = Set<AgentKey>()
     private let planned: Set<String>
     private let plannedAgents: Set<AgentKey>
+    /// The `lblab-agent` program, started once in `--launch` mode to fork every agent.
+    private let launcherExecutable: String?
+    private var launcher: Processes.AgentLauncher?
 
-    init(_ jobs: [(namespace: String, agents: [Agent])]) {
+    init(_ jobs: [(namespace: String, agents: [Agent])], launcher: String?) {
         self.jobs = jobs
+        launcherExecutable = launcher
         planned = Set(jobs.map(\.namespace))
         plannedAgents = Set(jobs.flatMap { $0.agents.map { AgentKey(node: $0.node, port: $0.port) } })
         let thread = Thread { [self] in run() }
@@ -427,7 +473,7 @@ final class Prefetcher: @unchecked Sendable {
             guard case .success(let ns) = result else { return }
             made += 1
             for a in job.agents {
-                let r = Result { try Processes.spawnAgent(in: ns, port: a.port, nodeName: a.node) }
+                let r = Result { try startAgent(a, in: ns) }
                 if case .success = r { started += 1 }
                 cond.lock()
                 agents[AgentKey(node: a.node, port: a.port)] = r
@@ -436,6 +482,28 @@ final class Prefetcher: @unchecked Sendable {
             }
         }
     }
+
+    /// An agent asked of the launcher (started at the first agent), else started on its own.
+    private func startAgent(_ a: Agent, in ns: NetworkNamespace) throws -> Started {
+        cond.lock()
+        var l = launcher
+        cond.unlock()
+        if l == nil, let exe = launcherExecutable, !launcherFailed {
+            do { l = try Processes.AgentLauncher(executable: exe) } catch {
+                launcherFailed = true
+                log.debug("no agent launcher, agents start one by one", metadata: ["error": "\(error)"])
+            }
+            cond.lock()
+            launcher = l
+            cond.unlock()
+        }
+        if let l {
+            try l.request(in: ns, port: a.port, nodeName: a.node)
+            return .requested
+        }
+        return .spawned(try Processes.spawnAgent(in: ns, port: a.port, nodeName: a.node))
+    }
+    private var launcherFailed = false
 
     /// The namespace `name`, once made (nil when it is not one of this prefetcher's).
     func namespace(_ name: String) -> Result<NetworkNamespace, Error>? {
@@ -452,15 +520,26 @@ final class Prefetcher: @unchecked Sendable {
     func agent(_ key: AgentKey, in ns: String) -> Result<Processes.PendingAgent, Error>? {
         guard plannedAgents.contains(key) else { return nil }
         cond.lock()
-        defer { cond.unlock() }
         while agents[key] == nil && !finished { cond.wait() }
-        guard let r = agents[key] else { return nil }
+        guard let r = agents[key] else { cond.unlock(); return nil }
         takenAgents.insert(key)
-        return r
+        let l = launcher
+        cond.unlock()
+        return r.flatMap { started in
+            switch started {
+            case .spawned(let agent): return .success(agent)
+            case .requested:
+                guard let l else { return .failure(SystemError("start the HTTP agent of \(key.node): no launcher", errno: ECHILD)) }
+                return Result { try l.agent(of: key.node, port: key.port) }
+            }
+        }
     }
 
-    /// Stops making more, waits for the thread, and hands back what was made and not taken.
-    func stop() -> (namespaces: [NetworkNamespace], agents: [Processes.PendingAgent]) {
+    /// Stops making more, waits for the thread, and hands back what was made and not taken: the
+    /// namespaces, the agents started on their own, the agents asked of the launcher, and the
+    /// launcher (whose input is still open: `finish` it, or `abandon` it).
+    func stop() -> (namespaces: [NetworkNamespace], agents: [Processes.PendingAgent], requested: [AgentKey],
+                    launcher: Processes.AgentLauncher?) {
         cond.lock()
         defer { cond.unlock() }
         stopped = true
@@ -469,11 +548,15 @@ final class Prefetcher: @unchecked Sendable {
             guard !taken.contains(name), case .success(let n) = r else { return nil }
             return n
         }
-        let ag = agents.compactMap { key, r -> Processes.PendingAgent? in
-            guard !takenAgents.contains(key), case .success(let a) = r else { return nil }
-            return a
+        var spawned: [Processes.PendingAgent] = [], requested: [AgentKey] = []
+        for (key, r) in agents where !takenAgents.contains(key) {
+            switch r {
+            case .success(.spawned(let a)): spawned.append(a)
+            case .success(.requested): requested.append(key)
+            case .failure: break
+            }
         }
-        return (ns, ag)
+        return (ns, spawned, requested, launcher)
     }
 }
 

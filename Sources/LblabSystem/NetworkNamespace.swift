@@ -26,7 +26,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// thread; with `onCallingThread`, on the calling thread instead, which must be a thread of
     /// the caller's own (not a pool thread): creation briefly moves it into the new namespace.
     public static func create(_ name: String, onCallingThread: Bool = false) throws -> NetworkNamespace {
-        let create = { try syscall("create network namespace \(path(of: name))") { lblab_netns_create(directory, name) } }
+        let create = { _ = try syscall("create network namespace \(path(of: name))") { lblab_netns_create(directory, name) } }
         if onCallingThread { try create() } else { try NamespaceThread.shared.runHere(create) }
         return try NetworkNamespace(opening: name)
     }
