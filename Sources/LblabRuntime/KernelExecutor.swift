@@ -31,8 +31,9 @@ final class LabHandles {
 
     /// A namespace this process has just created: its loopback is ifindex 1 (the first device of
     /// every network namespace), and the indexes of the links made in it can be chosen.
-    func adoptCreated(_ ns: NetworkNamespace) {
+    func adoptCreated(_ ns: NetworkNamespace, route: RouteNetlink? = nil) {
         namespaces[ns.name] = ns
+        if let route { routes[ns.name] = route }
         nextIndex[ns.name] = Self.firstRequestedIndex
         remember(index: 1, of: "lo", in: ns.name)
     }
@@ -81,9 +82,9 @@ final class LabHandles {
 ///
 /// What it does beyond one request per step, to build a lab fast (each has the same result as the
 /// plain way: the benchmark compares the kernel state of both):
-/// - a batch's namespaces are created, and the agents planned in them started, ahead of their
-///   steps by a `Prefetcher` thread, so the kernel's namespace setup and the agents' start-up run
-///   beside the netlink work; `createNamespace` / `startAgent` take the result;
+/// - a batch's namespaces are created, the steps that need only their namespace carried out, and
+///   the agents planned in them started, ahead of their steps by a `Prefetcher` thread, so that
+///   work runs beside the rest; `createNamespace`, those steps and `startAgent` take the result;
 /// - a veth pair is created with its switch end already enslaved to its bridge and up
 ///   (`LinkFusion`): the later `setMaster` / `setUp` steps it covers are done already;
 /// - links get ifindexes chosen at creation in the namespaces lblab created, so no request has
@@ -128,7 +129,9 @@ final class KernelExecutor: StepExecutor {
                     agentsIn[ns, default: []].append(.init(node: node, port: port))
                 }
             }
-            prefetcher = Prefetcher(creating.map { ($0, agentsIn[$0] ?? []) }, launcher: Processes.agentExecutable)
+            let ahead = Prefetcher.aheadSteps(steps)
+            prefetcher = Prefetcher(creating.map { .init(namespace: $0, ahead: ahead[$0] ?? [], agents: agentsIn[$0] ?? []) },
+                                    launcher: Processes.agentExecutable)
         }
 
         let deleting = steps.compactMap { if case .deleteNamespace(let n) = $0 { n } else { nil } }
@@ -224,9 +227,18 @@ final class KernelExecutor: StepExecutor {
         executed += 1
         if fusion.take(step) { return .done }
         switch step {
+        case .setSysctl, .setUp(_, "lo"), .addAddress(_, "lo", _):
+            if let result = prefetcher?.takeAhead(step) {
+                try result.get()
+                return .done
+            }
+        default:
+            break
+        }
+        switch step {
         case .createNamespace(let name):
-            if let made = prefetcher?.namespace(name) {
-                handles.adoptCreated(try made.get())
+            if let (made, route) = prefetcher?.namespace(name) {
+                handles.adoptCreated(try made.get(), route: route)
             } else {
                 handles.adoptCreated(try NetworkNamespace.create(name))
             }
@@ -414,17 +426,32 @@ struct LinkFusion {
 /// need them, on a thread of its own: the kernel's namespace setup and the agents' start-up run
 /// beside the namespace thread's netlink work (with two CPUs, at the same time). Namespaces are
 /// made in plan order; a failure stops it (the step that needed it fails with that error).
+///
+/// Right after making a namespace, while inside it, it also carries out that namespace's steps
+/// that need nothing but the namespace (`aheadSteps`): sysctls that do not name a device other
+/// than lo, lo up, addresses on lo. Their results wait for the steps, which take them in order.
 final class Prefetcher: @unchecked Sendable {
     struct Agent: Sendable, Equatable {
         var node: String
         var port: UInt16
     }
 
+    struct Job {
+        var namespace: String
+        var ahead: [Step]
+        var agents: [Agent]
+    }
+
     private let cond = NSCondition()
-    private let jobs: [(namespace: String, agents: [Agent])]
+    private let jobs: [Job]
     private var stopped = false
     private var finished = false
     private var namespaces: [String: Result<NetworkNamespace, Error>] = [:]
+    /// The rtnetlink socket opened in a namespace for its steps done ahead.
+    private var routes: [String: RouteNetlink] = [:]
+    /// Per namespace, its steps done ahead with their results (nil: not run), in plan order; the
+    /// executor takes them from the front as it reaches them.
+    private var ahead: [String: [(step: Step, result: Result<Void, Error>?)]] = [:]
     /// An agent started on its own, or asked of the launcher (its pid is read when it is taken).
     private enum Started {
         case spawned(Processes.PendingAgent)
@@ -438,15 +465,57 @@ final class Prefetcher: @unchecked Sendable {
     /// The `lblab-agent` program, started once in `--launch` mode to fork every agent.
     private let launcherExecutable: String?
     private var launcher: Processes.AgentLauncher?
+    private var launcherFailed = false
 
-    init(_ jobs: [(namespace: String, agents: [Agent])], launcher: String?) {
+    init(_ jobs: [Job], launcher: String?) {
         self.jobs = jobs
         launcherExecutable = launcher
         planned = Set(jobs.map(\.namespace))
         plannedAgents = Set(jobs.flatMap { $0.agents.map { AgentKey(node: $0.node, port: $0.port) } })
+        for job in jobs where !job.ahead.isEmpty { ahead[job.namespace] = job.ahead.map { ($0, nil) } }
         let thread = Thread { [self] in run() }
         thread.name = "lblab-prefetch"
         thread.start()
+    }
+
+    /// The steps of a batch that can be carried out right after their namespace is made, by
+    /// namespace (for the namespaces the batch creates). They need nothing but the namespace and
+    /// give the same result whenever they run after its creation: sysctls of `all`, `lo` and
+    /// `ip_forward` (`all` keys and forwarding apply to every device, existing or not; `default`
+    /// ones only while the plan has made no link in the namespace yet, as new links copy them),
+    /// lo up, addresses on lo (lo exists in every namespace from the start).
+    static func aheadSteps(_ steps: [Step]) -> [String: [Step]] {
+        var created = Set<String>(), linked = Set<String>()
+        var out: [String: [Step]] = [:]
+        for step in steps {
+            switch step {
+            case .createNamespace(let n):
+                created.insert(n)
+            case .createVeth(let ns, _, let peerNS, _):
+                linked.insert(ns)
+                linked.insert(peerNS)
+            case .createBridge(let ns, _), .createTunnel(let ns, _, _):
+                linked.insert(ns)
+            case .setSysctl(let ns, let key, _) where created.contains(ns) && canRunAhead(key, linksMade: linked.contains(ns)):
+                out[ns, default: []].append(step)
+            case .setUp(let ns, "lo") where created.contains(ns), .addAddress(let ns, "lo", _) where created.contains(ns):
+                out[ns, default: []].append(step)
+            default:
+                break
+            }
+        }
+        return out
+    }
+
+    static func canRunAhead(_ key: String, linksMade: Bool) -> Bool {
+        if key == "net.ipv4.ip_forward" { return true }
+        let parts = key.split(separator: ".")
+        guard parts.count == 5, parts[0] == "net", parts[1] == "ipv4" || parts[1] == "ipv6", parts[2] == "conf" else { return false }
+        switch parts[3] {
+        case "all", "lo": return true
+        case "default": return !linksMade
+        default: return false
+        }
     }
 
     private func run() {
@@ -465,8 +534,15 @@ final class Prefetcher: @unchecked Sendable {
             cond.unlock()
             if stop { return }
             let result = Result { try NetworkNamespace.create(job.namespace, onCallingThread: true) }
+            var route: RouteNetlink?
+            var results: [Result<Void, Error>] = []
+            if case .success(let ns) = result, !job.ahead.isEmpty {
+                (route, results) = runAhead(job.ahead, in: ns)
+            }
             cond.lock()
             namespaces[job.namespace] = result
+            if let route { routes[job.namespace] = route }
+            for (i, r) in results.enumerated() { ahead[job.namespace]?[i].result = r }
             if case .failure = result { stopped = true }
             cond.broadcast()
             cond.unlock()
@@ -481,6 +557,39 @@ final class Prefetcher: @unchecked Sendable {
                 cond.unlock()
             }
         }
+    }
+
+    /// Carries out `steps` inside `ns` on this thread, up to the first failure.
+    private func runAhead(_ steps: [Step], in ns: NetworkNamespace) -> (RouteNetlink?, [Result<Void, Error>]) {
+        var route: RouteNetlink?
+        var results: [Result<Void, Error>] = []
+        func rt() throws -> RouteNetlink {
+            if let route { return route }
+            let r = try RouteNetlink()
+            r.remember(index: 1, of: "lo")   // a new namespace's first device
+            route = r
+            return r
+        }
+        do {
+            try ns.runOnCallingThread {
+                for step in steps {
+                    let r = Result<Void, Error> {
+                        switch step {
+                        case .setSysctl(_, let key, let value): try NetworkNamespace.setSysctl(key, value)
+                        case .setUp(_, let link): try rt().setUp(link: link)
+                        case .addAddress(_, let link, let address): try rt().addAddress(address, link: link)
+                        default: throw RuntimeError.system("internal: \(step.command) cannot run ahead", EINVAL)
+                        }
+                    }
+                    results.append(r)
+                    if case .failure = r { break }
+                }
+            }
+        } catch {
+            // Could not enter the namespace: the steps run the plain way (and meet the same error).
+            return (nil, [])
+        }
+        return (route, results)
     }
 
     /// An agent asked of the launcher (started at the first agent), else started on its own.
@@ -503,17 +612,30 @@ final class Prefetcher: @unchecked Sendable {
         }
         return .spawned(try Processes.spawnAgent(in: ns, port: a.port, nodeName: a.node))
     }
-    private var launcherFailed = false
 
-    /// The namespace `name`, once made (nil when it is not one of this prefetcher's).
-    func namespace(_ name: String) -> Result<NetworkNamespace, Error>? {
+    /// The namespace `name` and the rtnetlink socket opened in it, once made (nil when it is not
+    /// one of this prefetcher's).
+    func namespace(_ name: String) -> (Result<NetworkNamespace, Error>, RouteNetlink?)? {
         guard planned.contains(name) else { return nil }
         cond.lock()
         defer { cond.unlock() }
         while namespaces[name] == nil && !finished { cond.wait() }
         guard let r = namespaces[name] else { return nil }   // stopped before it: make it the plain way
         taken.insert(name)
-        return r
+        return (r, routes[name])
+    }
+
+    /// The result of `step` if it was carried out ahead (nil: it was not, run it now). Steps are
+    /// taken in plan order.
+    func takeAhead(_ step: Step) -> Result<Void, Error>? {
+        let ns = step.namespace
+        cond.lock()
+        defer { cond.unlock() }
+        guard let head = ahead[ns]?.first, head.step == step else { return nil }
+        while ahead[ns]?.first?.result == nil && namespaces[ns] == nil && !finished { cond.wait() }
+        let result = ahead[ns]?.first?.result
+        ahead[ns]?.removeFirst()
+        return result
     }
 
     /// The agent `key` (in namespace `ns`), once started (nil when it is not one of this prefetcher's).

@@ -60,6 +60,19 @@ public final class NetworkNamespace: @unchecked Sendable {
         return UInt64(st.st_ino)
     }
 
+    /// Runs `body` on the calling thread inside this namespace, then returns the thread to the
+    /// namespace it was in. For a thread of the caller's own (see `create(_:onCallingThread:)`);
+    /// a thread that cannot return stops the process, as it would leak the namespace into later work.
+    public func runOnCallingThread<T>(_ body: () throws -> T) throws -> T {
+        let home = try syscall("open this thread's network namespace") { open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) }
+        defer { close(home) }
+        guard lblab_setns_net(fd) == 0 else { throw SystemError("enter network namespace \(name)") }
+        defer {
+            if lblab_setns_net(home) != 0 { fatalError("lblab: could not return to the previous network namespace (errno \(errno))") }
+        }
+        return try body()
+    }
+
     /// Runs `body` on the namespace thread inside this namespace.
     @discardableResult
     public func run<T>(_ body: () throws -> T) throws -> T {

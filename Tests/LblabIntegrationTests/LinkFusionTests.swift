@@ -155,3 +155,55 @@ import LblabTypes
         #expect(!took9)
     }
 }
+
+/// `Prefetcher.aheadSteps`: the steps the prefetch thread carries out right after making their
+/// namespace. Only what needs nothing but the namespace, and gives the same result at any time
+/// after its creation.
+@Suite struct AheadStepsTests {
+    @Test func aDRLabsNamespaces() throws {
+        let lab = LinkFusionTests.labs.first { $0.hasSuffix("/dr-basic.yaml") }!
+        let steps = Planner.plan(try LabFile.load(lab, overrides: [])).steps
+        let ahead = Prefetcher.aheadSteps(steps)
+        let ns = { (node: String) in "lblab-dr-basic-\(node)" }
+        func keys(_ node: String) -> [String] {
+            (ahead[ns(node)] ?? []).map { if case .setSysctl(_, let k, let v) = $0 { "\(k)=\(v)" } else { $0.command } }
+        }
+        #expect(keys("switch") == ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        #expect(keys("dispatcher") == ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
+                                       "ip -n \(ns("dispatcher")) link set lo up", "net.ipv4.ip_forward=1"])
+        // A real server: everything but its eth0's rp_filter (eth0 comes from the switch's veth).
+        #expect(keys("rs1") == ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
+                                "ip -n \(ns("rs1")) link set lo up", "ip -n \(ns("rs1")) addr add 198.51.100.100/32 dev lo",
+                                "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+                                "net.ipv4.conf.lo.arp_ignore=1", "net.ipv4.conf.lo.arp_announce=2",
+                                "net.ipv4.conf.all.rp_filter=0"])
+        // Each in plan order: a subsequence of the namespace's steps.
+        for (n, list) in ahead {
+            let own = steps.filter { $0.namespace == n }
+            var i = own.startIndex
+            for step in list {
+                guard let j = own[i...].firstIndex(of: step) else { Issue.record("\(step) out of order in \(n)"); break }
+                i = j + 1
+            }
+        }
+    }
+
+    @Test func defaultKeysOnlyBeforeTheFirstLink() {
+        let n = "x", sw = "sw"
+        let steps: [Step] = [
+            .createNamespace(name: sw), .createNamespace(name: n),
+            .setSysctl(namespace: n, key: "net.ipv4.conf.default.rp_filter", value: "2"),
+            .createVeth(namespace: sw, name: "p", peerNamespace: n, peerName: "eth0"),
+            .setSysctl(namespace: n, key: "net.ipv4.conf.default.rp_filter", value: "1"),
+            .setSysctl(namespace: n, key: "net.ipv4.conf.all.rp_filter", value: "1"),
+            .setSysctl(namespace: n, key: "net.ipv4.conf.eth0.rp_filter", value: "1"),
+            .setSysctl(namespace: n, key: "net.ipv4.neigh.default.gc_thresh1", value: "1"),
+            .setSysctl(namespace: "elsewhere", key: "net.ipv4.conf.all.rp_filter", value: "1"),
+            .setUp(namespace: n, link: "eth0"),
+        ]
+        let ahead = Prefetcher.aheadSteps(steps)
+        #expect(ahead[n] == [steps[2], steps[5]])
+        #expect(ahead["elsewhere"] == nil)       // not created by this batch
+        #expect(ahead[sw] == nil)
+    }
+}
