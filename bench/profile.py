@@ -4,7 +4,10 @@
     LBLAB_LOG=trace lblab up LAB 2> trace.txt; python3 bench/profile.py trace.txt
 
 Prints, per kind (namespace, veth, sysctl by key, ...), how many steps, their total and mean
-time, and the phases `LBLAB_LOG=debug` logs (milliseconds since the process started).
+time, and the phases `LBLAB_LOG=debug` logs (milliseconds since the process started). Steps
+carried out ahead by the prefetch thread show the time their step waited, and the prefetch
+thread's own totals are printed at the end. (Trace logging itself slows a run down: the step
+times are what counts here, not the phases' wall time.)
 """
 import collections
 import re
@@ -48,7 +51,11 @@ def main():
     total = collections.defaultdict(float)
     count = collections.Counter()
     phases = []
+    other = []
     for line in open(sys.argv[1], errors="replace"):
+        if "prefetch: done" in line:
+            other.append("  " + line.split(" lblab: ", 1)[-1].strip())
+            continue
         m = STEP.search(line)
         if m:
             k = kind(m.group(2))
@@ -63,6 +70,8 @@ def main():
     print(f"  {'all steps':36s} {sum(count.values()):5d} steps {sum(total.values()):9.1f} ms")
     for ms, name in phases:
         print(f"  phase {name}: {ms} ms since start")
+    for line in other:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -520,24 +520,33 @@ final class Prefetcher: @unchecked Sendable {
 
     private func run() {
         let t0 = ContinuousClock.now
-        var made = 0, started = 0
+        var made = 0, started = 0, aheadDone = 0
+        var inCreate = Duration.zero, inAhead = Duration.zero, inAgents = Duration.zero
         defer {
             cond.lock()
             finished = true
             cond.broadcast()
             cond.unlock()
-            log.debug("prefetch: done", metadata: ["namespaces": "\(made)", "agents": "\(started)", "ms": "\(KernelExecutor.ms(since: t0))"])
+            func ms(_ d: Duration) -> String { String(format: "%.0f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) }
+            log.debug("prefetch: done", metadata: [
+                "namespaces": "\(made) in \(ms(inCreate)) ms", "steps ahead": "\(aheadDone) in \(ms(inAhead)) ms",
+                "agents": "\(started) in \(ms(inAgents)) ms", "ms": "\(KernelExecutor.ms(since: t0))"])
         }
         for job in jobs {
             cond.lock()
             let stop = stopped
             cond.unlock()
             if stop { return }
+            var t = ContinuousClock.now
             let result = Result { try NetworkNamespace.create(job.namespace, onCallingThread: true) }
+            inCreate += ContinuousClock.now - t
             var route: RouteNetlink?
             var results: [Result<Void, Error>] = []
             if case .success(let ns) = result, !job.ahead.isEmpty {
+                t = ContinuousClock.now
                 (route, results) = runAhead(job.ahead, in: ns)
+                inAhead += ContinuousClock.now - t
+                aheadDone += results.count
             }
             cond.lock()
             namespaces[job.namespace] = result
@@ -548,6 +557,8 @@ final class Prefetcher: @unchecked Sendable {
             cond.unlock()
             guard case .success(let ns) = result else { return }
             made += 1
+            t = ContinuousClock.now
+            defer { inAgents += ContinuousClock.now - t }
             for a in job.agents {
                 let r = Result { try startAgent(a, in: ns) }
                 if case .success = r { started += 1 }
