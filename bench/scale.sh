@@ -193,8 +193,9 @@ print(" ".join(e["step"]["createNamespace"]["name"][len(pre):] for e in p["entri
   done
   if [[ " $PROFILE " == *" $n "* ]]; then
     # Where lblab's time goes (untimed run): step times by kind, and the phases.
-    LBLAB_LOG=trace "$BIN" up "${args[@]}" >/dev/null 2>"$OUT/trace-$n.txt"
-    LBLAB_LOG=trace "$BIN" down "$lab" >/dev/null 2>"$OUT/trace-down-$n.txt"
+    # (TZ=UTC: the log's timestamps then need no /etc/localtime, which the guest reads over 9p.)
+    TZ=UTC LBLAB_LOG=trace "$BIN" up "${args[@]}" >/dev/null 2>"$OUT/trace-$n.txt"
+    TZ=UTC LBLAB_LOG=trace "$BIN" down "$lab" >/dev/null 2>"$OUT/trace-down-$n.txt"
     settle
     echo "profile of lblab up, $n real servers (LBLAB_LOG=trace, one run):"
     python3 "$ROOT/profile.py" "$OUT/trace-$n.txt"

@@ -195,6 +195,8 @@ final class KernelExecutor: StepExecutor {
     private var pending: [(agent: Processes.PendingAgent, step: Step, port: UInt16)] = []
 
     func finish() throws {
+        LabRuntime.logPhase("steps done: waiting for \(pending.count) agents to listen")
+        defer { LabRuntime.logPhase("agents listening") }
         // Agents from the launcher: it reports, once its input ends, those that did not listen.
         let (launcher, untaken) = stopPrefetcher()
         let failed = launcher?.finish() ?? [:]
