@@ -96,22 +96,33 @@ check_clean() {
   [ -z "$left" ] || { echo "scale: left behind after $1: $(echo $left | head -c 300)" >&2; exit 1; }
 }
 
-# Namespaces are freed by the kernel after `ip netns del` / `lblab down` return (cleanup_net runs
-# in a work queue, for seconds with hundreds of namespaces under emulation): before the next timed
-# command, wait until the guest's CPUs are idle again (85% over 0.2 s, read from /proc/stat), so
-# no side pays for the other's teardown. Pauses wait on a FIFO: no process is started.
+# Namespaces are freed by the kernel after `ip netns del` / `lblab down` return: cleanup_net runs
+# in the "netns" work queue, for seconds with hundreds of namespaces under emulation, holding the
+# RTNL lock that every link and address change needs. Before the next timed command, wait until
+# no kernel worker is running that queue (its /proc/PID/comm reads kworker/...+netns while it does)
+# and the guest's CPUs are idle (85% over 0.2 s, from /proc/stat), so no side pays for the other's
+# teardown. Pauses wait on a FIFO and the checks use bash builtins: no process is started.
 mkfifo "$OUT/tick"; exec 9<>"$OUT/tick"
 pause() { read -rt "$1" -u 9 || :; }
+netns_worker_busy() {
+  local f c
+  for f in /proc/[0-9]*/comm; do
+    { read -r c <"$f"; } 2>/dev/null || continue
+    [[ $c == kworker* && $c == *+netns* ]] && return 0
+  done
+  return 1
+}
 settle() {
   local k u n s i w q sq st i0 t0
   [ "$SETTLE" = auto ] || { pause "$SETTLE"; return; }
-  for ((k = 0; k < 300; k++)); do
+  for ((k = 0; k < 600; k++)); do
+    if netns_worker_busy; then pause 0.1; continue; fi
     read -r _ u n s i w q sq st _ </proc/stat; i0=$((i + w)); t0=$((u + n + s + i + w + q + sq + st))
     pause 0.2
     read -r _ u n s i w q sq st _ </proc/stat
-    (( (i + w - i0) * 100 >= (u + n + s + i + w + q + sq + st - t0) * 85 )) && return
+    (( (i + w - i0) * 100 >= (u + n + s + i + w + q + sq + st - t0) * 85 )) && ! netns_worker_busy && return
   done
-  echo "scale: the guest's CPUs were still busy 60 s after a teardown" >&2
+  echo "scale: the guest was still busy (or cleaning up namespaces) 60 s after a teardown" >&2
 }
 
 # timed FILE CMD...: runs CMD quietly, appends its wall time in ns to FILE (bash's clock: no process).
