@@ -372,6 +372,15 @@ def shell_commands(text, functions=frozenset()):
             patterns = True
             k += 1
             continue
+        if at_command and op(k, "(") and op(k + 1, "("):  # (( arithmetic )): no command in it
+            depth = 0
+            while k < len(tokens):
+                depth += op(k, "(")
+                depth -= op(k, ")")
+                k += 1
+                if depth == 0:
+                    break
+            continue
         if op(k, *SEPARATORS) or (k not in ops and t in ("{", "}", "!")):
             at_command = True; k += 1; continue
         if op(k, *REDIRECTS):
@@ -593,7 +602,7 @@ def self_test():
          "ci/setup.sh", lambda t: t.replace('"pkg-config|pkg-config|swift build: finds libmnl"', '"pkg-config|pkg-config|nothing"'),
          "nothing runs it"),
         ("a script that starts running a program setup does not install",
-         "bench/run.sh", lambda t: t + "\nfor f in a; do nosuchtool --x \"$f\" | sort; done\n", "nosuchtool is run by"),
+         "bench/scale.sh", lambda t: t + "\nfor f in a; do nosuchtool --x \"$f\" | sort; done\n", "nosuchtool is run by"),
         ("a doc that suggests a command setup does not install",
          "docs/lvs.md", lambda t: t + "\n```console\n# lblab exec dr-basic client -- nosuchclient http://198.51.100.100/\n```\n",
          "nosuchclient is run by"),

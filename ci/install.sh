@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs lblab for use, as root, after ci/setup.sh:
 #
-#   sudo ci/install.sh          builds the release binary (ci/build-release.sh) and installs
-#                               /usr/local/bin/lblab, the labs in /usr/local/share/lblab/labs
+#   sudo ci/install.sh          builds the release binaries (ci/build-release.sh) and installs
+#                               /usr/local/bin/lblab, /usr/local/bin/lblab-agent (the real
+#                               servers' program, which lblab looks for next to itself), the labs in /usr/local/share/lblab/labs
 #                               (where lblab's catalog looks, next to its binary) and the docs in
 #                               /usr/local/share/doc/lblab
 #
@@ -21,13 +22,14 @@ echo "built $bin"
 labs=$PREFIX/share/lblab/labs
 install -d "$PREFIX/bin" "$labs" "$PREFIX/share/doc/lblab"
 install -m 0755 "$bin" "$PREFIX/bin/lblab"
+install -m 0755 "$(dirname "$bin")/lblab-agent" "$PREFIX/bin/lblab-agent"
 # The shipped labs replace the ones an earlier install put there (a lab removed from the
 # repository does not linger).
 rm -f "$labs"/*.yaml
 install -m 0644 labs/*.yaml "$labs/"
 install -m 0644 docs/*.md "$PREFIX/share/doc/lblab/"
 n=$(ls "$labs"/*.yaml | wc -l)
-echo "installed $PREFIX/bin/lblab, $n labs in $labs, the docs in $PREFIX/share/doc/lblab"
+echo "installed $PREFIX/bin/lblab and lblab-agent, $n labs in $labs, the docs in $PREFIX/share/doc/lblab"
 
 # As a user meets it: a new login shell, a clean environment, far from this checkout.
 found=$(env -i HOME="${HOME:-/root}" TERM=dumb bash -lc 'cd / && command -v lblab && lblab list' 2>&1) || {

@@ -21,15 +21,54 @@ public final class RouteNetlink: @unchecked Sendable {
         socket = try NetlinkSocket(bus: NETLINK_ROUTE, operation: "open rtnetlink socket")
     }
 
-    public func createBridge(name: String) throws {
-        try send("create bridge \(name)") { RouteRequests.encodeCreateBridge(name: name, sequence: $0) }
+    /// Creates a bridge. With `index` (non-zero) the kernel gives it that ifindex and this socket
+    /// remembers it; when the index is taken (EBUSY) the bridge is created with any index instead.
+    public func createBridge(name: String, index: Int32 = 0) throws {
+        let operation = "create bridge \(name)"
+        if index != 0 {
+            do {
+                try send(operation) { RouteRequests.encodeCreateBridge(name: name, index: index, sequence: $0) }
+                remember(index: index, of: name)
+                return
+            } catch let error as NetlinkError where error.errno == EBUSY {}
+        }
+        try send(operation) { RouteRequests.encodeCreateBridge(name: name, sequence: $0) }
     }
 
     /// Creates a veth pair; with `peerNamespaceFD` the peer goes straight into that namespace.
-    public func createVeth(name: String, peerName: String, peerNamespaceFD: Int32?) throws {
-        try send("create veth \(name) (peer \(peerName))") {
-            RouteRequests.encodeCreateVeth(name: name, peerName: peerName, peerNamespaceFD: peerNamespaceFD, sequence: $0)
+    ///
+    /// One request can do more (see `RouteRequests.encodeCreateVeth`): `index` and `peerIndex`
+    /// (both non-zero) ask for those ifindexes, and this socket remembers the first end's (the
+    /// caller remembers the peer's on the socket of the peer's namespace); `master` enslaves
+    /// the first end to that bridge; `up` brings it up. When a requested index is
+    /// taken (EBUSY) the pair is created with any indexes instead. Returns whether the requested
+    /// indexes were given.
+    @discardableResult
+    public func createVeth(name: String, peerName: String, peerNamespaceFD: Int32?, index: Int32 = 0, peerIndex: Int32 = 0,
+                           master: String? = nil, up: Bool = false) throws -> Bool {
+        let operation = "create veth \(name) (peer \(peerName))" + (master.map { " in \($0)" } ?? "")
+        let masterIndex = try master.map { try self.index(of: $0, for: operation) }
+        func create(_ index: Int32, _ peerIndex: Int32) throws {
+            try send(operation) {
+                RouteRequests.encodeCreateVeth(name: name, peerName: peerName, peerNamespaceFD: peerNamespaceFD, index: index, up: up,
+                                               masterIndex: masterIndex, peerIndex: peerIndex, sequence: $0)
+            }
         }
+        if index != 0 && peerIndex != 0 {
+            do {
+                try create(index, peerIndex)
+                remember(index: index, of: name)
+                return true
+            } catch let error as NetlinkError where error.errno == EBUSY {}
+        }
+        try create(0, 0)
+        return false
+    }
+
+    /// Remembers that the link `name` has ifindex `index` in this socket's namespace (known from
+    /// its creation), so requests that name it need no lookup.
+    public func remember(index: Int32, of name: String) {
+        indexLock.withLock { knownIndexes[name] = index }
     }
 
     /// Enslaves `link` to `master` (a bridge).

@@ -7,9 +7,12 @@ enum RouteRequests {
     private static let createFlags = C.request | C.ack | C.create | C.exclusive
 
     /// `RTM_NEWLINK` creating a bridge: IFLA_IFNAME, IFLA_LINKINFO { IFLA_INFO_KIND "bridge" }.
-    static func encodeCreateBridge(name: String, sequence: UInt32) -> [UInt8] {
+    /// With `index` (non-zero) the kernel gives the bridge that ifindex (EBUSY when it is taken).
+    static func encodeCreateBridge(name: String, index: Int32 = 0, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence)
-        m.putHeader(ifinfomsg())
+        var info = ifinfomsg()
+        info.ifi_index = index
+        m.putHeader(info)
         m.put(UInt16(IFLA_IFNAME), string: name)
         m.nest(UInt16(IFLA_LINKINFO)) {
             m.put(UInt16(IFLA_INFO_KIND), string: "bridge")
@@ -20,15 +23,26 @@ enum RouteRequests {
     /// `RTM_NEWLINK` creating a veth pair. The peer is described inside
     /// IFLA_INFO_DATA / VETH_INFO_PEER as an `ifinfomsg` followed by its own
     /// IFLA_IFNAME and, to create it directly in another namespace, IFLA_NET_NS_FD.
-    static func encodeCreateVeth(name: String, peerName: String, peerNamespaceFD: Int32?, sequence: UInt32) -> [UInt8] {
+    ///
+    /// One request can also do what otherwise takes three: `index` / `peerIndex` (non-zero) ask
+    /// for those ifindexes (the kernel honours the peer's only when the first end asks for one
+    /// too; EBUSY when one is taken), so neither end needs a lookup by name afterwards;
+    /// `masterIndex` enslaves the first end (IFLA_MASTER, applied after creation); `up` sets
+    /// IFF_UP in its `ifinfomsg` (applied after creation, as `ip link set … up` would). The peer
+    /// cannot be brought up in the same request: the kernel configures it before the pair is
+    /// joined, and opening a veth without its peer fails with ENOTCONN.
+    static func encodeCreateVeth(name: String, peerName: String, peerNamespaceFD: Int32?,
+                                 index: Int32 = 0, up: Bool = false, masterIndex: Int32? = nil,
+                                 peerIndex: Int32 = 0, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: createFlags, sequence: sequence)
-        m.putHeader(ifinfomsg())
+        m.putHeader(linkHeader(index: index, up: up))
         m.put(UInt16(IFLA_IFNAME), string: name)
+        if let masterIndex { m.put(UInt16(IFLA_MASTER), u32: UInt32(bitPattern: masterIndex)) }
         m.nest(UInt16(IFLA_LINKINFO)) {
             m.put(UInt16(IFLA_INFO_KIND), string: "veth")
             m.nest(UInt16(IFLA_INFO_DATA)) {
                 m.nest(UInt16(VETH_INFO_PEER)) {
-                    m.putHeader(ifinfomsg())
+                    m.putHeader(linkHeader(index: peerIndex, up: false))
                     m.put(UInt16(IFLA_IFNAME), string: peerName)
                     if let fd = peerNamespaceFD {
                         m.put(UInt16(IFLA_NET_NS_FD), u32: UInt32(bitPattern: fd))
@@ -37,6 +51,17 @@ enum RouteRequests {
             }
         }
         return m.bytes
+    }
+
+    /// An `ifinfomsg` asking for `index` (0: any) and, with `up`, IFF_UP (flags and change mask).
+    private static func linkHeader(index: Int32, up: Bool) -> ifinfomsg {
+        var info = ifinfomsg()
+        info.ifi_index = index
+        if up {
+            info.ifi_flags = C.iffUp
+            info.ifi_change = C.iffUp
+        }
+        return info
     }
 
     /// `RTM_NEWLINK` on an existing link (by index) setting IFLA_MASTER.

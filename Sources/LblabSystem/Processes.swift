@@ -51,6 +51,143 @@ public enum Processes {
         }
     }
 
+    /// Starts many agents from one `lblab-agent --launch` process, which forks each (no exec per
+    /// agent: the cost of starting a program, several times a namespace's creation under
+    /// emulation, is paid once). Requests are pipelined: `request` returns at once, `pid(of:)`
+    /// reads the launcher's replies up to that agent's. Thread-safe.
+    public final class AgentLauncher: @unchecked Sendable {
+        public let pid: Int32
+        private let lock = NSLock()
+        private var requests: Int32
+        private let replies: Int32
+        /// Agents ("node port") whose pid reply is still to be read, in request order.
+        private var outstanding: [Key] = []
+        private var pids: [Key: Result<Int32, SystemError>] = [:]
+
+        /// One agent: a node's server on a port.
+        public struct Key: Hashable, Sendable {
+            public var node: String
+            public var port: UInt16
+            public init(node: String, port: UInt16) { self.node = node; self.port = port }
+        }
+        private var reaped = false
+
+        public init(executable: String) throws {
+            var to: Int32 = -1, from: Int32 = -1
+            let pid = lblab_spawn_launcher(executable, &to, &from)
+            if pid < 0 { throw SystemError("start \(executable) --launch") }
+            self.pid = pid
+            requests = to
+            replies = from
+        }
+
+        deinit { _ = abandon() }
+
+        private static func what(_ key: Key) -> String { "start the HTTP agent of \(key.node) on port \(key.port)" }
+
+        /// Asks for the agent of `nodeName` on `port` in `namespace` (entered by its path).
+        public func request(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws {
+            lock.lock()
+            defer { lock.unlock() }
+            let what = Self.what(Key(node: nodeName, port: port)) + " in \(namespace.name)"
+            guard requests >= 0, !nodeName.contains(where: \.isWhitespace), !namespace.path.contains(where: \.isWhitespace) else {
+                throw SystemError(what, errno: EINVAL)
+            }
+            let line = "\(nodeName) \(port) \(namespace.path)\n"
+            guard lblab_write_all(requests, line, Int32(line.utf8.count)) == 0 else { throw SystemError(what + " (launcher)") }
+            outstanding.append(Key(node: nodeName, port: port))
+        }
+
+        /// The requested agent of `nodeName` on `port`, once the launcher has forked it: its pid;
+        /// its readiness comes with `finish()`.
+        public func agent(of nodeName: String, port: UInt16) throws -> PendingAgent {
+            lock.lock()
+            defer { lock.unlock() }
+            let key = Key(node: nodeName, port: port)
+            while pids[key] == nil && !outstanding.isEmpty { readPid() }
+            guard let r = pids[key] else { throw SystemError(Self.what(key) + ": never asked for", errno: EINVAL) }
+            return PendingAgent(pid: try r.get(), node: nodeName, readyFD: -1)
+        }
+
+        /// Reads the next pid reply (lock held).
+        private func readPid() {
+            let key = outstanding.removeFirst()
+            guard let reply = readLine(), let value = Int32(reply) else {
+                pids[key] = .failure(SystemError(Self.what(key) + ": the launcher stopped", errno: ECHILD))
+                return
+            }
+            pids[key] = value < 0 ? .failure(SystemError(Self.what(key), errno: -value)) : .success(value)
+        }
+
+        /// Ends the launcher's input and waits (10 s at most) until every agent it started listens:
+        /// the nodes whose agent did not, with the errno it failed with (those agents are gone).
+        public func finish() -> [Key: Int32] {
+            lock.lock()
+            defer { lock.unlock() }
+            if requests >= 0 { close(requests); requests = -1 }
+            while !outstanding.isEmpty { readPid() }
+            var failedPIDs: [Int32: Int32] = [:]
+            while let line = readLine() {
+                let parts = line.split(separator: " ")
+                if parts.count == 4, parts[0] == "fail", let pid = Int32(parts[1]), let err = Int32(parts[3]) { failedPIDs[pid] = err }
+            }
+            let status = reap(kill: false)
+            let died = status & 0x7f != 0 || (status >> 8) & 0xff > 1
+            var failed: [Key: Int32] = [:]
+            for (key, r) in pids {
+                switch r {
+                case .failure(let e): failed[key] = e.errno
+                case .success(let pid):
+                    if let err = failedPIDs[pid] { failed[key] = err }
+                    // A launcher that died (not a plain exit) vouches for nothing it did not report.
+                    else if died { failed[key] = ECHILD }
+                }
+            }
+            return failed
+        }
+
+        /// Stops the launcher at once, for a rollback: the pids of every agent it started, by node
+        /// (they keep running: the caller stops them).
+        public func abandon() -> [Key: Int32] {
+            lock.lock()
+            defer { lock.unlock() }
+            if requests >= 0 { close(requests); requests = -1 }
+            // The launcher answered every request it read before its input ended: read those.
+            while !outstanding.isEmpty { readPid() }
+            _ = reap(kill: true)
+            return pids.compactMapValues { try? $0.get() }
+        }
+
+        /// Waits for the launcher to exit (after SIGKILL with `kill`); its wait status.
+        private func reap(kill killIt: Bool) -> Int32 {
+            guard !reaped else { return 0 }
+            if killIt { kill(pid, SIGKILL) }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            reaped = true
+            close(replies)
+            return status
+        }
+
+        private func readLine() -> String? {
+            guard !reaped else { return nil }
+            var buf = [CChar](repeating: 0, count: 256)
+            let n = lblab_read_line(replies, &buf, Int32(buf.count))
+            guard n > 0 else { return nil }
+            return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    /// Gives up on a spawned agent that will not be waited for (its lab is being rolled back):
+    /// kills it, reaps it, closes its readiness pipe.
+    public static func abandon(_ agent: PendingAgent) {
+        if agent.pid > 1 {
+            kill(agent.pid, SIGKILL)
+            _ = waitpid(agent.pid, nil, 0)
+        }
+        if agent.readyFD >= 0 { close(agent.readyFD) }
+    }
+
     /// Starts the built-in HTTP agent inside `namespace`, listening on `port` on every
     /// address and answering each request with `nodeName`. Returns once it listens.
     public static func startHTTPAgent(in namespace: NetworkNamespace, port: UInt16, nodeName: String) throws -> Int32 {

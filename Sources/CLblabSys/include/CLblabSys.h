@@ -43,9 +43,27 @@ int lblab_agent_main(int argc, char **argv);
 /// `ready_fd`, the pipe to wait on with `lblab_agent_wait_ready`; -1 with errno on error.
 pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *node_name, int *ready_fd);
 
+/// Starts `exe --launch` (see lblab-agent's usage) with posix_spawn: requests go to `*to_fd`
+/// ("NODE PORT NETNS_PATH\n"), each answered on `*from_fd` by a line with the agent's pid (or
+/// -ERRNO); after `*to_fd` is closed, "fail PID NODE ERRNO" lines for agents that did not listen,
+/// then EOF. Returns the launcher's pid; -1 with errno on error.
+pid_t lblab_spawn_launcher(const char *exe, int *to_fd, int *from_fd);
+
+/// Reads one line (without its newline) into `buf`: its length + 1, 0 at EOF with nothing read,
+/// -1 on error. Reads a byte at a time: for short replies on a pipe.
+int lblab_read_line(int fd, char *buf, int size);
+
+/// Writes all of `buf`: 0, or -1 with errno.
+int lblab_write_all(int fd, const char *buf, int len);
+
 /// Waits up to `timeout_ms` for an agent started by `lblab_spawn_agent` to listen: 0, or the errno
 /// it failed with (ECHILD: it died first, ETIMEDOUT: no word), after killing and reaping it.
 int lblab_agent_wait_ready(pid_t pid, int fd, int timeout_ms);
+
+/// Writes `value` and a newline to the sysctl `key` (dots become slashes under /proc/sys/) of the
+/// calling thread's namespaces: one open, one write, no allocation. -1 with errno on error
+/// (ENOENT: no such key).
+int lblab_sysctl_write(const char *key, const char *value);
 
 /// Enters namespace `nsfd` on the calling thread and replaces the process with `file argv`
 /// (execvp). Returns only on error.
