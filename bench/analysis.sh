@@ -32,7 +32,7 @@ if [ -z "$BIN" ]; then
 fi
 [ -x "$BIN" ] || { echo "analysis: no lblab binary at $BIN" >&2; exit 2; }
 for tool in tshark editcap capinfos tcpdump; do
-  command -v "$tool" >/dev/null || { echo "analysis: $tool missing: apt-get install -y tshark tcpdump" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "analysis: $tool missing: LBLAB_SETUP_BENCH=1 ci/setup.sh installs the reference tools" >&2; exit 2; }
 done
 ROUNDS=${BENCH_ROUNDS:-5}
 TARGET=${BENCH_TARGET:-10}

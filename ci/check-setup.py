@@ -30,6 +30,10 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 OWN = {"lblab", "swift", "lblab-agent"}
 # Users outside the repository that the table may name for a program the scan cannot see.
 EXTERNAL_USERS = ("virtme-ng", "swift build", "actionlint")
+# Programs those outside users run that no scan of the repository can see, and who runs them:
+# checked like the programs the repository runs (virtme-ng builds the VM's initramfs with
+# busybox, and stops with "no busybox was found" without it).
+EXTERNAL_NEEDS = [("busybox", "virtme-ng (the VM's initramfs)")]
 
 BASH_BUILTINS = set("""
 . : [ [[ ]] alias bg bind break builtin caller cd command compgen complete compopt continue declare
@@ -517,7 +521,7 @@ def main():
     closure = dependency_closure(setup_packages | ({"busybox"} if "busybox-static" in setup_packages else set()))
     listed = {p: r for r in table for p in r["programs"]}
     listed_anywhere = {p: r for r in whole for p in r["programs"]}
-    uses = scan_repository()
+    uses = scan_repository() + EXTERNAL_NEEDS
     paths = [x for p in set(listed_anywhere) | {u for u, _ in uses} if (x := resolve(p))]
     prefetch_owners(paths + [os.path.realpath(x) for x in paths])
 
