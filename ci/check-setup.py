@@ -349,6 +349,16 @@ def shell_commands(text, functions=frozenset()):
     def op(k, *names):
         return k in ops and k < len(tokens) and tokens[k] in names
 
+    def past_parens(k):  # the index after the balanced ( ... ) group that starts at k
+        depth = 0
+        while k < len(tokens):
+            depth += op(k, "(")
+            depth -= op(k, ")")
+            k += 1
+            if depth == 0:
+                break
+        return k
+
     SEPARATORS = (";", "&", "&&", "||", "|", "|&", "(", ")", ";;", "!")
     REDIRECTS = (">", ">>", "<", ">&", "<&", "&>", "<>", "<<")
     functions |= {tokens[k] for k in range(len(tokens) - 2) if op(k + 1, "(") and op(k + 2, ")")}
@@ -377,13 +387,7 @@ def shell_commands(text, functions=frozenset()):
             k += 1
             continue
         if at_command and op(k, "(") and op(k + 1, "("):  # (( arithmetic )): no command in it
-            depth = 0
-            while k < len(tokens):
-                depth += op(k, "(")
-                depth -= op(k, ")")
-                k += 1
-                if depth == 0:
-                    break
+            k = past_parens(k)
             continue
         if op(k, *SEPARATORS) or (k not in ops and t in ("{", "}", "!")):
             at_command = True; k += 1; continue
@@ -396,13 +400,7 @@ def shell_commands(text, functions=frozenset()):
         if t in ("then", "do", "else", "elif", "if", "while", "until", "time", "fi", "done", "esac"):
             k += 1; continue
         if t == "for" and op(k + 1, "("):  # for ((i = 0; i < n; i++)): arithmetic, up to "do"
-            depth, k = 0, k + 1
-            while k < len(tokens):
-                depth += op(k, "(")
-                depth -= op(k, ")")
-                k += 1
-                if depth == 0:
-                    break
+            k = past_parens(k + 1)
             continue
         if t in ("for", "select", "case"):
             skip_until = {";", "do"} if t != "case" else {"in"}
@@ -410,13 +408,7 @@ def shell_commands(text, functions=frozenset()):
             k += 1; continue
         if re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\[.*\])?\+?=", t):  # assignment
             if t.endswith("=") and op(k + 1, "("):  # an array: skip its words
-                depth, k = 0, k + 1
-                while k < len(tokens):
-                    depth += op(k, "(")
-                    depth -= op(k, ")")
-                    k += 1
-                    if depth == 0:
-                        break
+                k = past_parens(k + 1)
                 continue
             k += 1; continue
         if t in ("declare", "local", "typeset", "readonly", "export"):  # their words are not commands
