@@ -88,9 +88,19 @@ public struct ConnectionOutcome: Sendable, Codable, Equatable {
     public var start: Double?
     /// Seconds from connect to the end of the response.
     public var latency: Double
+    /// The traffic phase it belonged to (index into the lab's phases; `nil` means the only one).
+    public var phase: Int?
+    /// Seconds from the start of the traffic to when the client closed it, for a connection held
+    /// open after its response (`nil`: closed as soon as the response ended).
+    public var closed: Double?
+    /// What IPVS held for the service's destinations just before this connection was opened, read
+    /// from the dispatcher's IPVS table, in the kernel's list order; `nil` when the phase did not
+    /// trace. The scheduler rules predict each choice from these counts.
+    public var seen: [DestinationCounts]?
 
     public init(client: String, localAddress: IPAddress?, localPort: UInt16, service: String, server: String?,
-                error: String? = nil, start: Double? = nil, latency: Double = 0) {
+                error: String? = nil, start: Double? = nil, latency: Double = 0, phase: Int? = nil, closed: Double? = nil,
+                seen: [DestinationCounts]? = nil) {
         self.client = client
         self.localAddress = localAddress
         self.localPort = localPort
@@ -99,6 +109,29 @@ public struct ConnectionOutcome: Sendable, Codable, Equatable {
         self.error = error
         self.start = start
         self.latency = latency
+        self.phase = phase
+        self.closed = closed
+        self.seen = seen
+    }
+}
+
+/// One destination of a virtual service as IPVS showed it at one moment: the counts the
+/// connection-based schedulers read.
+public struct DestinationCounts: Sendable, Codable, Equatable {
+    /// The real server's node name.
+    public var server: String
+    public var weight: Int
+    public var active: Int
+    public var inactive: Int
+    /// Persistence templates pointing at it.
+    public var persistent: Int
+
+    public init(server: String, weight: Int, active: Int, inactive: Int, persistent: Int = 0) {
+        self.server = server
+        self.weight = weight
+        self.active = active
+        self.inactive = inactive
+        self.persistent = persistent
     }
 }
 
