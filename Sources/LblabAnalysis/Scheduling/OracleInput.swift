@@ -2,14 +2,12 @@ import LblabModel
 import LblabTypes
 
 extension SchedulerOracle {
-    /// The service as lab `spec` asks for it, destinations in the kernel's list order: the order
-    /// a traced connection saw, else the reverse of the order lblab added them (IPVS adds each
-    /// destination at the head of its list).
-    public static func service(_ s: ServiceSpec, in spec: LabSpec, scheduler: Scheduler? = nil, seenOrder: [String]? = nil) -> OracleService {
-        var names = Array(s.servers.reversed())
-        if let seen = seenOrder {
-            names = seen.filter { s.servers.contains($0) } + names.filter { !seen.contains($0) }
-        }
+    /// The service as lab `spec` asks for it, destinations in the kernel's list order: the reverse
+    /// of the order lblab added them (IPVS adds each destination at the head of its list; rr
+    /// starts with the last added, recorded in Fixtures/kernel-choices; `ipvsadm -Ln` prints
+    /// them in the order added).
+    public static func service(_ s: ServiceSpec, in spec: LabSpec, scheduler: Scheduler? = nil) -> OracleService {
+        let names = Array(s.servers.reversed())
         let dispatcher = spec.node(named: s.dispatcher)
         let destinations = names.compactMap { name -> OracleDestination? in
             guard let rs = spec.node(named: name) else { return nil }
@@ -47,8 +45,7 @@ extension SchedulerOracle {
         spec.services.compactMap { s in
             let (cs, ordered) = connections(of: s, outcomes)
             guard !cs.isEmpty else { return nil }
-            let order = cs.first { $0.seen != nil }?.seen?.map(\.server)
-            return (s, judge(service(s, in: spec, scheduler: scheduler, seenOrder: order), connections: cs, ordered: ordered))
+            return (s, judge(service(s, in: spec, scheduler: scheduler), connections: cs, ordered: ordered))
         }
     }
 
