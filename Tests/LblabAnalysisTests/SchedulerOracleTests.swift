@@ -35,6 +35,19 @@ import Testing
         #expect(bad.wrongCount == 1, "after a wrong choice the cursor follows the kernel: #4 rs3 is right after #3 rs1")
     }
 
+    /// A second run on a lab that stayed up starts where the cursor was; any other order still fails.
+    @Test func rrAndWrrMayStartMidCycleWhenTheWholeRunFits() {
+        let svc = Self.service(.rr, [("rs3", 1), ("rs2", 1), ("rs1", 1)])
+        let mid = SchedulerOracle.judge(svc, connections: Self.conns(["rs2", "rs1", "rs3", "rs2"]), ordered: true)
+        #expect(mid.passed)
+        #expect(mid.notes.contains { $0.contains("after rs3") })
+        let bad = SchedulerOracle.judge(svc, connections: Self.conns(["rs2", "rs1", "rs2", "rs3"]), ordered: true)
+        #expect(!bad.passed && bad.firstWrong?.connection.number == 1, "no start explains it: judged from the head")
+        let wrr = Self.service(.wrr, [("rs2", 1), ("rs1", 3)])
+        #expect(SchedulerOracle.judge(wrr, connections: Self.conns(["rs1", "rs1", "rs2", "rs1", "rs1", "rs1"]), ordered: true).passed)
+        #expect(!SchedulerOracle.judge(wrr, connections: Self.conns(["rs1", "rs2", "rs1", "rs2"]), ordered: true).passed)
+    }
+
     @Test func rrOverlappingConnectionsAreJudgedByCounts() {
         let svc = Self.service(.rr, [("rs2", 1), ("rs1", 1)])
         let j = SchedulerOracle.judge(svc, connections: Self.conns(["rs1", "rs2", "rs2", "rs1"]), ordered: false)

@@ -19,6 +19,11 @@ struct RoundRobinRule: SchedulerRule {
     /// Index of the last chosen destination; `nil`: the cursor is at the list head.
     var cursor: Int?
 
+    init(destinations: [OracleDestination], cursor: Int? = nil) {
+        self.destinations = destinations
+        self.cursor = cursor
+    }
+
     var needsCounts: Bool { destinations.contains { $0.upperThreshold > 0 } }
 
     mutating func choose(_ c: OracleConnection, counts: [OracleCounts]?) -> (Prediction, String) {

@@ -57,7 +57,46 @@ public enum SchedulerOracle {
     /// order is certain (each connect came after the previous connection's response, or every
     /// connection was traced).
     public static func judge(_ service: OracleService, connections: [OracleConnection], ordered: Bool) -> SchedulerJudgement {
-        var rule = rule(for: service)
+        let fresh = judge(service, connections: connections, ordered: ordered, rule: rule(for: service))
+        guard fresh.wrongCount > 0, fresh.method == "per connection" else { return fresh }
+        // rr and wrr keep their cursor while the lab is up: a second `lblab test` of a running lab
+        // starts where the first stopped. Accept another starting state only if it explains the
+        // whole run; the first connection then shows where the cursor was.
+        for (start, rule) in restarts(service) {
+            var j = judge(service, connections: connections, ordered: ordered, rule: rule)
+            if j.wrongCount == 0 && j.judged == fresh.judged {
+                j.notes.append("the kernel's cursor did not start at the list head but \(start): the service had scheduled connections before this run (IPVS keeps rr/wrr state while the lab is up)")
+                return j
+            }
+        }
+        return fresh
+    }
+
+    /// The other states rr and wrr can start a run in: every cursor (and wrr's every current weight).
+    static func restarts(_ s: OracleService) -> [(String, any SchedulerRule)] {
+        guard s.persistence == nil else { return [] }
+        let d = s.destinations
+        switch s.scheduler {
+        case .rr:
+            return d.indices.map { ("after \(d[$0].server)", RoundRobinRule(destinations: d, cursor: $0)) }
+        case .wrr:
+            let base = WeightedRoundRobinRule(destinations: d)
+            guard base.mw > 0, base.mw <= 64 else { return [] }
+            return (Array(d.indices).map { Optional($0) } + [nil]).flatMap { cl in
+                (1...base.mw).map { cw -> (String, any SchedulerRule) in
+                    var r = base
+                    r.cl = cl
+                    r.cw = cw
+                    return ("\(cl.map { "after \(d[$0].server)" } ?? "at the list head") with cw \(cw)", r)
+                }
+            }
+        case .lc, .wlc, .sed, .nq, .fo, .ovf, .sh, .dh, .mh, .lblc, .lblcr, .twos:
+            return []
+        }
+    }
+
+    static func judge(_ service: OracleService, connections: [OracleConnection], ordered: Bool, rule first: any SchedulerRule) -> SchedulerJudgement {
+        var rule = first
         let dests = service.destinations
         let n = dests.count
         var notes: [String] = []
