@@ -239,7 +239,7 @@ public struct AnalyzedRun: Sendable {
         // Every frame of a flow, at every point, in any form: plain, tunnelled, or quoted by an ICMP
         // error. A frame is the flow's when one of its TCP ends is the flow's client end.
         func flowOf(_ p: Packet) -> Int32? {
-            guard p.layers.contains(.tcp) else { return nil }
+            guard p.hasPorts else { return nil }
             return number[Endpoint(address: p.innerSource, port: p.sourcePort)]
                 ?? number[Endpoint(address: p.innerDestination, port: p.destinationPort)]
         }
