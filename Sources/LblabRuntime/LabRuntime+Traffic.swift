@@ -48,7 +48,9 @@ extension LabRuntime {
                 trace: phase.trace, pause: phase.pause, datagramsPerSocket: phase.datagramsPerSocket))
             if phase.trace { tracers[p] = try DestinationTracer(spec, service, handles: handles) }
         }
-        let engine = TrafficEngine(clients: clients, phases: plans, timeout: traffic.timeout)
+        let ports = SourcePorts(file: "\(store.directory(of: spec.name))/traffic-next-port")
+        let first = ports.take(TrafficEngine.portsPerClient(plans, clients: clients.count))
+        let engine = TrafficEngine(clients: clients, phases: plans, timeout: traffic.timeout, firstPort: first)
         var seen: [Int: [Int: Result<[DestinationCounts], Error>]] = [:]
         let t0 = Date()
         let results = engine.run { p, index in
@@ -74,6 +76,23 @@ extension LabRuntime {
             "polls": "\(engine.timings.polls)", "in poll s": "\(String(format: "%.3f", engine.timings.polling))",
         ])
         return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings)
+    }
+}
+
+/// Where a run's source ports start: after the previous run's on the same running lab, so a run
+/// never reuses a port of one a minute before. IPVS keeps a closed connection's entry for minutes
+/// (FIN_WAIT, TIME_WAIT: 2 min by default) and sends a new connection from the same client port
+/// to the same real server without asking the scheduler: the rr rotation would break.
+struct SourcePorts {
+    let file: String
+
+    /// The first port of a run taking `count` per client, remembered for the next run.
+    func take(_ count: Int) -> UInt16 {
+        let first = Int(Sockets.firstPort)
+        var start = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? first
+        if start < first || start + count > Int(UInt16.max) { start = first }
+        try? "\(start + count)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        return UInt16(start)
     }
 }
 

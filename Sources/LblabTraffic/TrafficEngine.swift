@@ -76,11 +76,24 @@ public final class TrafficEngine {
     private var buffer = [UInt8](repeating: 0, count: 4096)
     private var trace: (Int, Int) -> Void = { _, _ in }
 
-    public init(clients: [TrafficClient], phases: [TrafficPhasePlan], timeout: Double) {
+    /// Each client's source ports are handed out in order from `firstPort`.
+    public init(clients: [TrafficClient], phases: [TrafficPhasePlan], timeout: Double, firstPort: UInt16 = Sockets.firstPort) {
         self.clients = clients
         self.phases = phases
         self.timeout = timeout
-        nextPort = Array(repeating: Sockets.firstPort, count: clients.count)
+        nextPort = Array(repeating: firstPort, count: clients.count)
+    }
+
+    /// The most source ports one client takes (an upper bound: one per connection or UDP socket).
+    public static func portsPerClient(_ phases: [TrafficPhasePlan], clients: Int) -> Int {
+        var used = [Int](repeating: 0, count: clients)
+        for p in phases {
+            let sockets = p.proto == .udp ? (p.connections + p.datagramsPerSocket - 1) / p.datagramsPerSocket : p.connections
+            for (k, c) in p.clients.enumerated() where c < clients {
+                used[c] += sockets / p.clients.count + (k < sockets % p.clients.count ? 1 : 0)
+            }
+        }
+        return used.max() ?? 0
     }
 
     /// Runs every phase; returns one result per connection (per datagram for UDP), in the order
