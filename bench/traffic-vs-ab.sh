@@ -45,7 +45,8 @@ ip netns exec "$CLIENT" ab -q -n 50 -c "$C" http://198.51.100.100/ >/dev/null
 "$BIN" test "$LAB" --set connections=50 --set "concurrency=$C" >/dev/null || true
 
 ab_round() {
-  local pids=() p
+  local p
+  local -a pids=()
   for p in "${PORTS[@]}"; do
     ip netns exec "$SW" tcpdump -i "$p" -s 262144 -U -w "$OUT/ab-$p.pcap" 2>"$OUT/tcpdump-$p.err" &
     pids+=($!)
