@@ -83,10 +83,6 @@ extension LabRuntime {
                          progress: ((String) -> Void)?) throws -> TestReport {
         let target = try TrafficTarget(spec)
         let facts = try runFacts(spec, target, handles: handles)
-        let clientNS = LabNames.namespace(lab: spec.name, node: target.client.name)
-        // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
-        for i in target.client.interfaces { try handles.route(clientNS).deleteNeighbour(target.service.vip, link: i.name) }
-
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
         let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
@@ -95,17 +91,18 @@ extension LabRuntime {
         let recorder = CaptureRecorder(captures: captures)
         try recorder.start()
 
-        let client = try handles.namespace(clientNS)
-        let generator = TrafficGenerator(address: target.service.vip.description, port: target.service.port,
-                                         connections: spec.traffic.connections, concurrency: spec.traffic.concurrency,
-                                         timeout: spec.traffic.timeout)
-        let tTraffic = Date()
-        let results = generator.run { count in try client.run { try TrafficGenerator.openSockets(count) } }
-        let trafficSeconds = Date().timeIntervalSince(tTraffic)
+        let traffic: TrafficRun
+        do {
+            traffic = try runTraffic(spec, handles: handles)
+        } catch {
+            _ = recorder.stop()
+            throw error
+        }
+        let trafficSeconds = traffic.seconds
         let tStop = Date()
         let captured = recorder.stop()
         progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces (capture drained %.2f s after the traffic)",
-                         results.count, trafficSeconds, captured.frames.values.map(\.count).reduce(0, +), captured.frames.count,
+                         traffic.outcomes.count, trafficSeconds, captured.frames.values.map(\.count).reduce(0, +), captured.frames.count,
                          Date().timeIntervalSince(tStop)))
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -116,17 +113,14 @@ extension LabRuntime {
             files[point] = path
         }
 
-        let outcomes = results.map {
-            ConnectionOutcome(client: target.client.name, localAddress: $0.localAddress.flatMap(IPAddress.init), localPort: $0.localPort,
-                              service: target.service.name, server: $0.server, error: $0.error, start: $0.start, latency: $0.latency)
-        }
+        let outcomes = traffic.outcomes
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
         let analysis = Self.analyze(record, captures: captured.frames)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
-                          totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
+                          totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(outcomes.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
     }
 
@@ -176,7 +170,8 @@ extension LabRuntime {
     }
 }
 
-/// Where `lblab test` sends its traffic: the lab's traffic client, service and that service's dispatcher.
+/// Where `lblab test` sends its traffic: the first phase's first client, its service and that
+/// service's dispatcher (what the run's facts name).
 struct TrafficTarget {
     var client: NodeSpec
     var service: ServiceSpec

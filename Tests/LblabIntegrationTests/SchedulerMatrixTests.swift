@@ -8,17 +8,25 @@ extension IntegrationTests {
 @Suite(.serialized) struct SchedulerMatrixTests {
     static let vip = "198.51.100.100:80"
 
-    struct Variant {
+    struct Variant: Sendable {
         var name: String
         var change: [String]
         /// What puts the lab back (the scheduler and flags as the lab has them).
         var restore: [String]
     }
 
-    struct Case {
+    struct Case: Sendable {
         var lab: String
         var scheduler: String
         var variants: [Variant]
+        /// The clients of run k (0: the correct run): fresh addresses for every run of the running
+        /// lab, since a client's second run reuses its source ports and IPVS would send them where
+        /// their old connection entries point.
+        var groups = false
+
+        func clients(_ k: Int) -> [String] {
+            groups ? ["--set", "traffic.clients=\(k == 0 ? "c" : "d")"] : ["--set", "traffic.client=c\(k + 1)"]
+        }
     }
 
     @discardableResult
@@ -38,20 +46,25 @@ extension IntegrationTests {
                 restore: ["-e", "-t", vip, "-r", "\(rs):80", "-g", "-w", "\(back)"])
     }
 
+    /// The usual wrong variants: another scheduler, a weight changed, persistence left on.
+    static func usual(_ lab: String, _ scheduler: String, other: String, weight rs: String, to w: Int, back: Int, persistence: Bool = true) -> [Variant] {
+        [swap(lab, to: other, back: scheduler), weight(rs, w, back: back)]
+            + (persistence ? [swap(lab, to: scheduler, back: scheduler, extra: ["-p", "60"])] : [])
+    }
+
     static let cases: [Case] = [
-        Case(lab: "sched-rr", scheduler: "rr", variants: [
-            swap("sched-rr", to: "sh", back: "rr"), weight("198.51.100.22", 0, back: 1),
-            swap("sched-rr", to: "rr", back: "rr", extra: ["-p", "60"]),
-        ]),
-        Case(lab: "sched-wrr", scheduler: "wrr", variants: [
-            swap("sched-wrr", to: "rr", back: "wrr"), weight("198.51.100.21", 1, back: 3),
-            swap("sched-wrr", to: "wrr", back: "wrr", extra: ["-p", "60"]),
-        ]),
-        Case(lab: "sched-fo", scheduler: "fo", variants: [
-            swap("sched-fo", to: "rr", back: "fo"), weight("198.51.100.22", 1, back: 3),
-        ]),
-        Case(lab: "sched-sh", scheduler: "sh", variants: [swap("sched-sh", to: "rr", back: "sh")]),
-        Case(lab: "sched-mh", scheduler: "mh", variants: [swap("sched-mh", to: "rr", back: "mh")]),
+        Case(lab: "sched-rr", scheduler: "rr", variants: usual("sched-rr", "rr", other: "sh", weight: "198.51.100.22", to: 0, back: 1)),
+        Case(lab: "sched-wrr", scheduler: "wrr", variants: usual("sched-wrr", "wrr", other: "rr", weight: "198.51.100.21", to: 1, back: 3)),
+        Case(lab: "sched-lc", scheduler: "lc", variants: usual("sched-lc", "lc", other: "sh", weight: "198.51.100.21", to: 0, back: 1)),
+        Case(lab: "sched-wlc", scheduler: "wlc", variants: usual("sched-wlc", "wlc", other: "lc", weight: "198.51.100.21", to: 1, back: 3)),
+        Case(lab: "sched-sed", scheduler: "sed", variants: usual("sched-sed", "sed", other: "rr", weight: "198.51.100.21", to: 1, back: 3)),
+        Case(lab: "sched-nq", scheduler: "nq", variants: usual("sched-nq", "nq", other: "rr", weight: "198.51.100.21", to: 1, back: 3)),
+        Case(lab: "sched-ovf", scheduler: "ovf", variants: usual("sched-ovf", "ovf", other: "rr", weight: "198.51.100.21", to: 1, back: 2)),
+        Case(lab: "sched-lblc", scheduler: "lblc", variants: usual("sched-lblc", "lblc", other: "rr", weight: "198.51.100.21", to: 5, back: 2, persistence: false)),
+        Case(lab: "sched-lblcr", scheduler: "lblcr", variants: usual("sched-lblcr", "lblcr", other: "rr", weight: "198.51.100.21", to: 5, back: 2, persistence: false)),
+        Case(lab: "sched-fo", scheduler: "fo", variants: usual("sched-fo", "fo", other: "rr", weight: "198.51.100.22", to: 1, back: 3, persistence: false)),
+        Case(lab: "sched-sh", scheduler: "sh", variants: [swap("sched-sh", to: "rr", back: "sh")], groups: true),
+        Case(lab: "sched-mh", scheduler: "mh", variants: [swap("sched-mh", to: "sh", back: "mh")], groups: true),
         Case(lab: "sched-dh", scheduler: "dh", variants: [swap("sched-dh", to: "rr", back: "dh")]),
     ]
 
@@ -70,13 +83,13 @@ extension IntegrationTests {
             #expect(up.status == 0, "\(c.lab): \(up.all)")
             // Each run from another client node: a second run from the same client would reuse the
             // source ports of the first, and IPVS would send them where their old entries point.
-            let good = try Harness.lblab("test", c.lab, "--set", "traffic.client=c1", "--json")
+            let good = try Harness.run([Harness.lblabPath, "test", c.lab] + c.clients(0) + ["--json"])
             let g = try Self.distribution(good)
             #expect(good.status == 0 && g.passed, "\(c.lab): \(g.summary)\n\(g.evidence.joined(separator: "\n"))")
             var wrongs: [String] = []
             for (k, v) in c.variants.enumerated() {
                 try Self.ipvsadm(c.lab, v.change)
-                let bad = try Harness.lblab("test", c.lab, "--set", "traffic.client=c\(k + 2)", "--json")
+                let bad = try Harness.run([Harness.lblabPath, "test", c.lab] + c.clients(k + 1) + ["--json"])
                 let b = try Self.distribution(bad)
                 #expect(bad.status == 1 && !b.passed, "\(c.lab) with \(v.name) must fail: \(b.summary)")
                 #expect(b.summary.contains("first: #") && b.summary.contains("expected"), "\(c.lab) with \(v.name): \(b.summary)")
@@ -115,6 +128,21 @@ extension IntegrationTests {
         let b = try Self.distribution(bad)
         #expect(bad.status == 1 && !b.passed && b.summary.contains("got rs2"), "\(b.summary)")
         try Harness.lblab("down", "sched-rr")
+    }
+
+    /// Thresholds: rs1 with u_threshold 1 takes no new connection while it holds one; and the
+    /// same lab with the threshold removed behind lblab's back fails on the first extra one.
+    @Test func upperThresholdMarksTheServerOverloaded() throws {
+        let ok = try Harness.lblab("test", "sched-lc", "--set", "rs1.u_threshold=1", "--json")
+        let d = try Self.distribution(ok)
+        #expect(ok.status == 0 && d.passed, "\(d.summary)\n\(d.evidence.joined(separator: "\n"))")
+        #expect(Harness.counts(try ok.json(), "fromClient")["rs1"] == 1)
+        #expect(try Harness.lblab("up", "sched-lc", "--set", "rs1.u_threshold=1").status == 0)
+        try Self.ipvsadm("sched-lc", ["-e", "-t", Self.vip, "-r", "198.51.100.21:80", "-g", "-w", "1", "-x", "0"])
+        let bad = try Harness.lblab("test", "sched-lc", "--set", "rs1.u_threshold=1", "--json")
+        let b = try Self.distribution(bad)
+        #expect(bad.status == 1 && !b.passed && b.summary.contains("got rs1"), "\(b.summary)")
+        try Harness.lblab("down", "sched-lc")
     }
 
     /// Persistence on in the lab: the one client stays on its first server, and the rule says why.
