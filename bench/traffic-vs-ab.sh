@@ -13,7 +13,7 @@
 #     lblab ("N connections in X s": connect of the first to the end of the last, captures on).
 # Prints every time, the best of each and the ratio lblab/ab (below 1: lblab faster).
 # BENCH_N (default 2000) and BENCH_C (default 8) set N and C. `ab` comes from apache2-utils
-# (ci/setup.sh with LBLAB_SETUP_BENCH=1).
+# (ci/setup.sh with LBLAB_SETUP_BENCH=1). At the end, one profiled round of each (see below).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${BENCH_N:-2000}
@@ -83,3 +83,10 @@ ab_best=$(best "${ab_times[@]}")
 lblab_best=$(best "${lblab_times[@]}")
 echo "best: ab $ab_best s, lblab $lblab_best s; lblab/ab = $(awk -v l="$lblab_best" -v a="$ab_best" 'BEGIN {printf "%.2f", l / a}')"
 grep -E "connections in|^(PASS|FAIL)" "$OUT/lblab.txt"
+# Where the time goes: one more round of each, timed by /usr/bin/time (CPU of ab, of the 4
+# tcpdumps, of lblab), and lblab's own account of its traffic (LBLAB_LOG=debug: namespace hops,
+# time in poll, CPU of the engine's thread and of the whole process, captures included).
+echo "profile:"
+/usr/bin/time -f "  ab: %e s wall, %U s user, %S s sys" ip netns exec "$CLIENT" ab -q -n "$N" -c "$C" http://198.51.100.100/ 2>&1 >/dev/null | tail -1
+LBLAB_LOG=debug "$BIN" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" 2> "$OUT/lblab.err" || true
+grep -o "traffic .*" "$OUT/lblab.err" | sed 's/^/  lblab: /' | tail -1

@@ -26,6 +26,8 @@ public final class TrafficEngine {
         /// Seconds blocked in `poll`, and how many calls.
         public var polling = 0.0
         public var polls = 0
+        /// CPU seconds of the engine's own thread over the run (user + system).
+        public var threadCPU = 0.0
     }
     public private(set) var timings = Timings()
 
@@ -75,6 +77,8 @@ public final class TrafficEngine {
     private var nextPort: [UInt16]
     private var buffer = [UInt8](repeating: 0, count: 4096)
     private var trace: (Int, Int) -> Void = { _, _ in }
+    /// Each phase's HTTP request (the same bytes for every connection of the phase).
+    private let httpRequests: [[UInt8]]
 
     /// Each client's source ports are handed out in order from `firstPort`.
     public init(clients: [TrafficClient], phases: [TrafficPhasePlan], timeout: Double, firstPort: UInt16 = Sockets.firstPort) {
@@ -82,6 +86,7 @@ public final class TrafficEngine {
         self.phases = phases
         self.timeout = timeout
         nextPort = Array(repeating: firstPort, count: clients.count)
+        httpRequests = phases.map { Replies.httpRequest(host: "\($0.target)", hold: $0.hold.holds) }
     }
 
     /// The most source ports one client takes (an upper bound: one per connection or UDP socket).
@@ -100,6 +105,8 @@ public final class TrafficEngine {
     /// they finished. `trace(phase, index)` runs before each connection of a traced phase.
     public func run(trace: @escaping (_ phase: Int, _ index: Int) -> Void = { _, _ in }) -> [TrafficResult] {
         self.trace = trace
+        let cpu0 = threadCPUNow()
+        defer { timings.threadCPU = threadCPUNow() - cpu0 }
         t0 = monotonicNow()
         results = []
         results.reserveCapacity(phases.reduce(0) { $0 + $1.connections })
@@ -145,7 +152,7 @@ public final class TrafficEngine {
             }
             return
         }
-        let request = kind == .datagram ? Replies.datagram(index) : Replies.httpRequest(host: "\(phase.target)", hold: phase.hold.holds)
+        let request = kind == .datagram ? Replies.datagram(index) : httpRequests[p]
         let f = Flight(fd: fd, client: client, phase: p, index: index, remaining: count - 1, request: request)
         if phase.trace { trace(p, index) }
         f.started = monotonicNow()
@@ -327,4 +334,11 @@ public final class TrafficEngine {
             usleep(useconds_t(max(0, min(1.0, next - now)) * 1e6))
         }
     }
+}
+
+/// CPU seconds the calling thread has used.
+func threadCPUNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
