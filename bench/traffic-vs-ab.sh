@@ -89,4 +89,4 @@ grep -E "connections in|^(PASS|FAIL)" "$OUT/lblab.txt"
 echo "profile:"
 /usr/bin/time -f "  ab: %e s wall, %U s user, %S s sys" ip netns exec "$CLIENT" ab -q -n "$N" -c "$C" http://198.51.100.100/ 2>&1 >/dev/null | tail -1
 LBLAB_LOG=debug "$BIN" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" 2> "$OUT/lblab.err" || true
-grep -o "traffic .*" "$OUT/lblab.err" | sed 's/^/  lblab: /' | tail -1
+grep "\] traffic$" "$OUT/lblab.err" | sed "s/^.*lblab :/  lblab:/; s/ \[LblabRuntime\] traffic$//" | tail -1 || echo "  lblab: no traffic line in its debug log"
