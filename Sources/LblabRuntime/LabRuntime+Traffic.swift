@@ -76,7 +76,7 @@ extension LabRuntime {
             "connections": "\(results.count)", "seconds": "\(String(format: "%.3f", seconds))",
             "socket hops": "\(engine.timings.hops)", "opening sockets s": "\(String(format: "%.3f", engine.timings.openingSockets))",
             "polls": "\(engine.timings.polls)", "in poll s": "\(String(format: "%.3f", engine.timings.polling))",
-            "engine thread CPU s": "\(String(format: "%.3f", engine.timings.threadCPU))",
+            "engine thread CPU s (user, system)": "\(String(format: "%.3f, %.3f", engine.timings.threadUser, engine.timings.threadSystem))",
             "lblab CPU s (all threads: engine, captures)": "\(String(format: "%.3f", processCPU))",
         ])
         return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings)
