@@ -71,10 +71,12 @@ lblab_round() {
 
 ab_times=()
 lblab_times=()
+ratios=()
 for r in $(seq "$ROUNDS"); do
   a=$(ab_round)
   l=$(lblab_round)
-  echo "round $r: ab $a s, lblab $l s ($N connections, concurrency $C, captures on)"
+  echo "round $r: ab $a s, lblab $l s, lblab/ab $(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.2f", l / a}') ($N connections, concurrency $C, captures on)"
+  ratios+=("$(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.3f", l / a}')")
   ab_times+=("$a")
   lblab_times+=("$l")
 done
@@ -82,6 +84,9 @@ best() { printf '%s\n' "$@" | sort -g | head -1; }
 ab_best=$(best "${ab_times[@]}")
 lblab_best=$(best "${lblab_times[@]}")
 echo "best: ab $ab_best s, lblab $lblab_best s; lblab/ab = $(awk -v l="$lblab_best" -v a="$ab_best" 'BEGIN {printf "%.2f", l / a}')"
+# Each round pairs the two back to back: the median of the rounds' ratios is the least
+# sensitive to a loaded host (the guest is emulated; its speed follows the host's load).
+echo "median of the rounds' lblab/ab: $(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')"
 grep -E "connections in|^(PASS|FAIL)" "$OUT/lblab.txt"
 # Where the time goes: one more round of each, timed by /usr/bin/time (CPU of ab, of the 4
 # tcpdumps, of lblab), and lblab's own account of its traffic (LBLAB_LOG=debug: namespace hops,
