@@ -50,7 +50,8 @@ let package = Package(
         .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
-        .testTarget(name: "LblabTrafficTests", dependencies: ["LblabTraffic", "LblabSystem", "LblabNetlink", "LblabTypes"], swiftSettings: swift6),
+        .testTarget(name: "LblabTrafficTests", dependencies: ["LblabTraffic", "LblabSystem", "LblabNetlink", "LblabCapture", "LblabTypes"],
+                    swiftSettings: swift6),
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
             resources: [.copy("Fixtures")], swiftSettings: swift6),

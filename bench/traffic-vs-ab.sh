@@ -13,7 +13,7 @@
 #     lblab ("N connections in X s": connect of the first to the end of the last, captures on).
 # Prints every time, the best of each and the ratio lblab/ab (below 1: lblab faster).
 # BENCH_N (default 2000) and BENCH_C (default 8) set N and C. `ab` comes from apache2-utils
-# (ci/setup.sh with LBLAB_SETUP_BENCH=1).
+# (ci/setup.sh with LBLAB_SETUP_BENCH=1). At the end, one profiled round of each (see below).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${BENCH_N:-2000}
@@ -71,10 +71,12 @@ lblab_round() {
 
 ab_times=()
 lblab_times=()
+ratios=()
 for r in $(seq "$ROUNDS"); do
   a=$(ab_round)
   l=$(lblab_round)
-  echo "round $r: ab $a s, lblab $l s ($N connections, concurrency $C, captures on)"
+  echo "round $r: ab $a s, lblab $l s, lblab/ab $(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.2f", l / a}') ($N connections, concurrency $C, captures on)"
+  ratios+=("$(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.3f", l / a}')")
   ab_times+=("$a")
   lblab_times+=("$l")
 done
@@ -82,4 +84,14 @@ best() { printf '%s\n' "$@" | sort -g | head -1; }
 ab_best=$(best "${ab_times[@]}")
 lblab_best=$(best "${lblab_times[@]}")
 echo "best: ab $ab_best s, lblab $lblab_best s; lblab/ab = $(awk -v l="$lblab_best" -v a="$ab_best" 'BEGIN {printf "%.2f", l / a}')"
+# Each round pairs the two back to back: the median of the rounds' ratios is the least
+# sensitive to a loaded host (the guest is emulated; its speed follows the host's load).
+echo "median of the rounds' lblab/ab: $(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')"
 grep -E "connections in|^(PASS|FAIL)" "$OUT/lblab.txt"
+# Where the time goes: one more round of each, timed by /usr/bin/time (CPU of ab, of the 4
+# tcpdumps, of lblab), and lblab's own account of its traffic (LBLAB_LOG=debug: namespace hops,
+# time in poll, CPU of the engine's thread and of the whole process, captures included).
+echo "profile:"
+/usr/bin/time -f "  ab: %e s wall, %U s user, %S s sys" ip netns exec "$CLIENT" ab -q -n "$N" -c "$C" http://198.51.100.100/ 2>&1 >/dev/null | tail -1
+LBLAB_LOG=debug "$BIN" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" 2> "$OUT/lblab.err" || true
+grep "\] traffic$" "$OUT/lblab.err" | sed "s/^.*lblab :/  lblab:/; s/ \[LblabRuntime\] traffic$//" | tail -1 || echo "  lblab: no traffic line in its debug log"

@@ -53,10 +53,12 @@ extension LabRuntime {
         let engine = TrafficEngine(clients: clients, phases: plans, timeout: traffic.timeout, firstPort: first)
         var seen: [Int: [Int: Result<[DestinationCounts], Error>]] = [:]
         let t0 = Date()
+        let cpu0 = Self.processCPU()
         let results = engine.run { p, index in
             if let tracer = tracers[p] { seen[p, default: [:]][index] = Result { try tracer.read() } }
         }
         let seconds = Date().timeIntervalSince(t0)
+        let processCPU = Self.processCPU() - cpu0
         // A failed read of the IPVS table is the run's failure, not a connection's.
         for (p, byIndex) in seen {
             for case .failure(let error) in byIndex.values {
@@ -74,8 +76,19 @@ extension LabRuntime {
             "connections": "\(results.count)", "seconds": "\(String(format: "%.3f", seconds))",
             "socket hops": "\(engine.timings.hops)", "opening sockets s": "\(String(format: "%.3f", engine.timings.openingSockets))",
             "polls": "\(engine.timings.polls)", "in poll s": "\(String(format: "%.3f", engine.timings.polling))",
+            "engine thread CPU s (user, system)": "\(String(format: "%.3f, %.3f", engine.timings.threadUser, engine.timings.threadSystem))",
+            "lblab CPU s (all threads: engine, captures)": "\(String(format: "%.3f", processCPU))",
         ])
         return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings)
+    }
+}
+
+extension LabRuntime {
+    /// CPU seconds of this process, every thread (user + system).
+    static func processCPU() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 }
 

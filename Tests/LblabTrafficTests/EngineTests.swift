@@ -51,6 +51,15 @@ final class EngineNet: @unchecked Sendable {
             }
         }
         agent = try Processes.startHTTPAgent(in: server, port: Self.port, nodeName: "srv")
+        // A fresh namespace's IPv6 can drop the first seconds of traffic (seen here: ~6 s of lost
+        // datagrams): wait until each client gets an IPv6 answer, so the tests measure the engine.
+        let deadline = monotonicNow() + 15
+        for c in 0..<clients.count {
+            while monotonicNow() < deadline {
+                let probe = TrafficPhasePlan(clients: [c], target: Self.target6, port: Self.port, proto: .udp, connections: 1, concurrency: 1)
+                if TrafficEngine(clients: trafficClients, phases: [probe], timeout: 0.3, firstPort: 60_000).run().first?.server != nil { break }
+            }
+        }
     }
 
     deinit {
@@ -113,7 +122,7 @@ struct EngineTests {
         let engine = TrafficEngine(clients: net.trafficClients, phases: phases, timeout: 5)
         let results = engine.run { p, _ in established.append(p == 1 ? ((try? net.establishedAtServer()) ?? -1) : -2) }
         #expect(results.count == 10)
-        #expect(results.allSatisfy { $0.error == nil && $0.server == "srv" })
+        #expect(results.allSatisfy { $0.error == nil && $0.server == "srv" }, "\(results.compactMap(\.error))")
         // During phase 1 the 5 held connections are open at the server (short ones close at once).
         #expect(established == [5, 5, 5])
         let held = results.filter { $0.phase == 0 }
@@ -134,7 +143,8 @@ struct EngineTests {
                                      datagramsPerSocket: 3)
         let results = TrafficEngine(clients: net.trafficClients, phases: [phase], timeout: 2).run()
         #expect(results.count == 12)
-        #expect(results.allSatisfy { $0.error == nil && $0.server == "srv" })
+        #expect(results.allSatisfy { $0.error == nil && $0.server == "srv" },
+                "\(results.filter { $0.error != nil }.map { "c\($0.client) #\($0.index) port \($0.localPort) at \($0.start)" })")
         // Three datagrams per socket: sockets 0 and 2 from c1, 1 and 3 from c2, each with one port.
         let bySocket = Dictionary(grouping: results) { $0.index / 3 }
         for (socket, rs) in bySocket {
