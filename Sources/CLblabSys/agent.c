@@ -26,10 +26,26 @@ int lblab_agent_response(char *buf, size_t size, const char *node_name) {
     return (len < 0 || (size_t)len >= size) ? -1 : len;
 }
 
+/* One listening socket for IPv4 and IPv6 (an AF_INET6 socket with IPV6_V6ONLY off takes IPv4
+ * connections as mapped addresses), so the same agent serves IPv4 and IPv6 labs; plain AF_INET
+ * where the kernel has no IPv6 at all. */
 int lblab_agent_listen(uint16_t port) {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, zero = 0;
+    int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd >= 0) {
+        struct sockaddr_in6 sa6;
+        memset(&sa6, 0, sizeof sa6);
+        sa6.sin6_family = AF_INET6;
+        sa6.sin6_port = htons(port);
+        sa6.sin6_addr = in6addr_any;
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0 &&
+            bind(lfd, (struct sockaddr *)&sa6, sizeof sa6) == 0 && listen(lfd, 4096) == 0)
+            return lfd;
+        close(lfd);
+    }
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (lfd < 0) return -1;
-    int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);

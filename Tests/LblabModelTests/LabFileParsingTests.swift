@@ -6,7 +6,7 @@ import LblabTypes
 /// The shipped labs, read into exactly the spec they describe.
 @Suite struct ShippedLabTests {
     @Test func labsDirectoryHoldsTheShippedLabs() {
-        #expect(repoLabNames() == ["dr-basic", "dr-scale", "nat-basic", "seed-dr", "seed-nat", "tun-basic"])
+        #expect(repoLabNames() == ["dr-basic", "dr-ipv6", "dr-scale", "nat-basic", "nat-ipv6", "seed-dr", "seed-nat", "tun-basic"])
     }
 
     @Test(arguments: repoLabNames())
