@@ -73,10 +73,11 @@ extension Rules {
                 violations.append("flow \(flow): " + problems.joined(separator: "; "))
             }
 
-            // (d) nothing sourced from the VIP on the dispatcher's wire.
+            // (d) nothing sourced from the VIP on the dispatcher's wire (but the dispatcher's own
+            // neighbour discovery for it: an IPv6 advertisement comes from the address it advertises).
             var vipSenders: [MAC48: Int] = [:]
             for point in AnalyzedRun.points(of: t.dispatcher) {
-                for p in run.packets(point) where p.isIP && p.source == t.vip { vipSenders[p.sourceMAC, default: 0] += 1 }
+                for p in run.packets(point) where p.isIP && !p.isNDP && p.source == t.vip { vipSenders[p.sourceMAC, default: 0] += 1 }
             }
             var vipOnDispatcher: [String: Int] = [:]
             for (mac, n) in vipSenders { vipOnDispatcher[run.label(mac), default: 0] += n }

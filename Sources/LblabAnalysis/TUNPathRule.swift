@@ -98,7 +98,7 @@ extension Rules {
             // (d) nothing sourced from the VIP on the dispatcher's wire.
             var vipSenders: [String: Int] = [:]
             for point in AnalyzedRun.points(of: t.dispatcher) {
-                for p in run.packets(point) where p.isIP && p.source == t.vip {
+                for p in run.packets(point) where p.isIP && !p.isNDP && p.source == t.vip {
                     vipSenders["\(run.label(p.sourceMAC))\(p.layers.contains(.icmp) ? " (ICMP \(ICMPMessage.describe(type: p.icmpType, code: p.icmpCode)))" : "")", default: 0] += 1
                 }
             }
