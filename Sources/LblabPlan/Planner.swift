@@ -9,7 +9,7 @@ public enum Planner {
         var b = Builder()
         let sw = LabNames.switchNamespace(lab: lab.name)
         b.add(.createNamespace(name: sw), "the lab's switch: a namespace of its own, so nothing touches the root namespace")
-        b.quietIPv6(sw)
+        b.quietIPv6(sw, why: lab.usesIPv6 ? "the switch holds no address: IPv6 off there, its bridges forward the lab's IPv6 all the same" : nil)
         for segment in lab.segments {
             let bridge = LabNames.bridge(segment: segment.name)
             b.add(.createBridge(namespace: sw, name: bridge), "segment \(segment.name): one Ethernet bridge")
@@ -26,8 +26,8 @@ public enum Planner {
         mutating func add(_ step: Step, _ why: String) { entries.append(.init(step: step, why: why)) }
 
         /// No IPv6 on lab interfaces: keeps router solicitations and MLD out of the captures.
-        mutating func quietIPv6(_ ns: String) {
-            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), "IPv4 only: keeps IPv6 chatter out of the captures")
+        mutating func quietIPv6(_ ns: String, why: String? = nil) {
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), why ?? "IPv4 only: keeps IPv6 chatter out of the captures")
             add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.disable_ipv6", value: "1"), "")
         }
 
