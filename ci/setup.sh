@@ -38,11 +38,12 @@ ALWAYS=(
   "bc|bc|ci/labvm-host.sh (timings)"
   "time|time|bench/analysis.sh (/usr/bin/time: CPU time and memory)"
 )
-# Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh times lblab against
+# Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh and bench/traffic-vs-ab.sh time lblab against
 # (Wireshark's, about 100 MB with their libraries; nothing else needs them).
 BENCH=(
   "tshark|tshark|bench/analysis.sh"
   "wireshark-common|capinfos,editcap|bench/analysis.sh"
+  "apache2-utils|ab|bench/traffic-vs-ab.sh (ApacheBench, the reference for lblab's traffic engine)"
 )
 # Where the running kernel has no IPVS: a stock kernel with IPVS, run under QEMU by virtme-ng.
 kernel_packages() {

@@ -91,7 +91,7 @@ extension Packet {
             && (icmpType == ICMPv6Message.neighbourSolicitation || icmpType == ICMPv6Message.neighbourAdvertisement)
     }
 
-    /// The IPv6 part of `init(_:)`: the header at `o`, extension headers, then TCP or ICMPv6 (an
+    /// The IPv6 part of `init(_:)`: the header at `o`, extension headers, then TCP, UDP or ICMPv6 (an
     /// ICMPv6 error's quoted packet in the inner fields, as for ICMP).
     mutating func decodeIPv6(_ b: UnsafeRawBufferPointer, _ o: Int) {
         guard let ip = Self.ipv6(b, o) else { return }
@@ -109,6 +109,11 @@ extension Packet {
             guard ICMPv6Message.isError(type: icmpType), let q = Self.ipv6(b, t + 8) else { return }
             layers.insert(.quoted)
             (innerSource, innerDestination) = (q.source, q.destination)
+            if q.first, q.proto == 17, b.count >= q.payload + 4 {
+                layers.insert(.udp)
+                sourcePort = FrameDecoder.be16(b, q.payload)
+                destinationPort = FrameDecoder.be16(b, q.payload + 2)
+            }
             if q.first, q.proto == 6, b.count >= q.payload + 4 {
                 layers.insert(.tcp)
                 sourcePort = FrameDecoder.be16(b, q.payload)
@@ -123,6 +128,11 @@ extension Packet {
             sourcePort = FrameDecoder.be16(b, t)
             destinationPort = FrameDecoder.be16(b, t + 2)
             tcpFlags = b[t + 13]
+        } else if ip.proto == 17, b.count >= t + 8 {
+            layers.insert(.udp)
+            l4 = UInt16(t)
+            sourcePort = FrameDecoder.be16(b, t)
+            destinationPort = FrameDecoder.be16(b, t + 2)
         }
     }
 
@@ -171,7 +181,7 @@ extension FrameDecoder {
         if p.layers.contains(.icmp) {
             let ndp = ndp(b, p)
             packet.icmp = ICMPv6Message(type: p.icmpType, code: p.icmpCode, target: ndp?.target, flags: ndp?.flags ?? 0)
-        } else if p.isTCP {
+        } else if p.isTCP && p.layers.contains(.tcp) {
             let t = Int(p.l4)
             let dataOffset = Int(b[t + 12] >> 4) * 4
             packet.tcp = TCPSegment(sourcePort: p.sourcePort, destinationPort: p.destinationPort,

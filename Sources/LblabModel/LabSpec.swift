@@ -145,26 +145,6 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var label: String { "\(proto.ipvsadmName) \(vip.withPort(port))" }
 }
 
-/// The traffic `lblab test` sends.
-public struct TrafficSpec: Codable, Sendable, Equatable {
-    public var connections: Int
-    public var concurrency: Int
-    /// Seconds before one connection counts as failed.
-    public var timeout: Double
-    /// The client node that sends it.
-    public var client: String
-    /// The service it goes to.
-    public var service: String
-
-    public init(connections: Int, concurrency: Int, timeout: Double, client: String, service: String) {
-        self.connections = connections
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.client = client
-        self.service = service
-    }
-}
-
 /// What the distribution of connections over the real servers must be.
 public enum DistributionRule: String, Codable, Sendable, CaseIterable {
     /// What the scheduler guarantees (rr: equal within 1; wrr: by weight).
@@ -277,7 +257,7 @@ extension LabSpec {
     /// and source, which may change from one `lblab test` of a running lab to the next.
     public var topology: LabSpec {
         var t = self
-        t.traffic = TrafficSpec(connections: 0, concurrency: 0, timeout: 0, client: "", service: "")
+        t.traffic = TrafficSpec(timeout: 0, phases: [])
         t.expect = ExpectSpec(distribution: .none, path: .none, arp: .none)
         t.description = ""
         t.source = nil

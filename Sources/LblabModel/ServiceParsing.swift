@@ -2,7 +2,6 @@ import LblabTypes
 
 extension LabValidator {
     static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers"]
-    static let trafficKeys = ["connections", "concurrency", "timeout", "client", "service"]
     static let expectKeys = ["distribution", "path", "arp"]
     /// Schedulers whose distribution lblab predicts exactly today.
     static let exactSchedulers: [Scheduler] = [.rr, .wrr]
@@ -38,10 +37,6 @@ extension LabValidator {
             let vip = try address("\(key).vip", vipNode, example: "198.51.100.100")
             let port = try int("\(key).port", t["port"], 1...65535, default: 80)
             let proto: TransportProtocol = try choice("\(key).protocol", t["protocol"], default: .tcp)
-            switch proto {
-            case .tcp: break
-            case .udp: throw fail("\(key).protocol", t["protocol"], "protocol 'udp' is not supported yet", valid: "tcp")
-            }
             let scheduler: Scheduler = try choice("\(key).scheduler", t["scheduler"], default: .rr)
 
             let dispatcher: String
@@ -107,32 +102,6 @@ extension LabValidator {
             n.tunnel = p.tunnel ?? (n.forward == .tunnel)
             return n
         }
-    }
-
-    func parseTraffic(_ top: LabTree, nodes: [NodeSpec], services: [ServiceSpec]) throws -> TrafficSpec {
-        let t = try mapping("traffic", top["traffic"], allowed: Self.trafficKeys)
-        // One fresh client source port per connection (see TrafficGenerator.firstPort).
-        let connections = try int("traffic.connections", t?["connections"], 1...60_000, default: 100)
-        let concurrency = try int("traffic.concurrency", t?["concurrency"], 1...512, default: 8)
-        var timeout = 5.0
-        if let n = t?["timeout"], let s = try string("traffic.timeout", n) {
-            guard let v = Double(s), v > 0, v <= 300 else { throw fail("traffic.timeout", n, "'\(s)' is not a number of seconds in (0, 300]") }
-            timeout = v
-        }
-        let clients = nodes.filter { $0.role == .client }.map(\.name)
-        var client = clients[0]
-        if let c = t?["client"] {
-            client = try string("traffic.client", c)!
-            guard clients.contains(client) else { throw fail("traffic.client", c, "no client node named '\(client)'", valid: clients.joined(separator: ", ")) }
-        }
-        var service = services[0].name
-        if let s = t?["service"] {
-            service = try string("traffic.service", s)!
-            guard services.contains(where: { $0.name == service }) else {
-                throw fail("traffic.service", s, "no service named '\(service)'", valid: services.map(\.name).joined(separator: ", "))
-            }
-        }
-        return TrafficSpec(connections: connections, concurrency: concurrency, timeout: timeout, client: client, service: service)
     }
 
     func parseExpect(_ top: LabTree, services: [ServiceSpec], traffic: TrafficSpec) throws -> ExpectSpec {

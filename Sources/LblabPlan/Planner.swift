@@ -146,12 +146,14 @@ public enum Planner {
         if node.ipForward, node.families.contains(.ipv6) {
             b.add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.forwarding", value: "1"), "IPv6 forwarding on")
         }
-        // One server per port the node's services use.
+        // One agent per port the node's services use: it serves TCP and UDP on it (the step names
+        // the protocol of the first service on the port).
         var ports: [(UInt16, TransportProtocol)] = []
-        for s in services where !ports.contains(where: { $0 == (s.port, s.proto) }) { ports.append((s.port, s.proto)) }
+        for s in services where !ports.contains(where: { $0.0 == s.port }) { ports.append((s.port, s.proto)) }
         for (port, proto) in ports {
             b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: proto),
-                  "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
+                  proto == .udp ? "the built-in UDP echo of \(node.name) on port \(port), answering each datagram with its name, on every address, the VIP included"
+                                : "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
         }
     }
 

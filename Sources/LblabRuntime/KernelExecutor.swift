@@ -125,7 +125,7 @@ final class KernelExecutor: StepExecutor {
         if !creating.isEmpty {
             var agentsIn: [String: [Prefetcher.Agent]] = [:]
             if Processes.agentExecutable != nil {
-                for case .startAgent(let ns, let node, let port, .tcp) in steps {
+                for case .startAgent(let ns, let node, let port, _) in steps {
                     agentsIn[ns, default: []].append(.init(node: node, port: port))
                 }
             }
@@ -276,11 +276,8 @@ final class KernelExecutor: StepExecutor {
         case .addDestination(let ns, let s, let d):
             try handles.ipvs(ns).addDestination(
                 IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight)), to: s.key)
-        case .startAgent(let ns, let node, let port, let proto):
-            switch proto {
-            case .tcp: break
-            case .udp: throw RuntimeError.system("start the agent of \(node): UDP agents are not supported yet", EPROTONOSUPPORT)
-            }
+        case .startAgent(let ns, let node, let port, _):
+            // One agent serves both protocols on its port (lblab_agent_serve).
             let key = AgentKey(node: node, port: port)
             let agent = try prefetcher?.agent(key, in: ns)?.get()
                 ?? Processes.spawnAgent(in: try handles.namespace(ns), port: port, nodeName: node)

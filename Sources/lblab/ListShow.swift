@@ -91,9 +91,29 @@ enum Describe {
             if let g = n.group { fields.append("# count: group \(g)") }
             out.append("  \(n.name): {\(fields.joined(separator: ", "))}")
         }
-        let t = s.traffic
-        out.append("traffic: {connections: \(t.connections), concurrency: \(t.concurrency), timeout: \(t.timeout), client: \(t.client), service: \(t.service)}")
+        out += Self.traffic(s.traffic)
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")
         return out.joined(separator: "\n")
+    }
+
+    /// `traffic:` as a lab file gives it: one line for one phase, else the list of phases.
+    static func traffic(_ t: TrafficSpec) -> [String] {
+        func fields(_ p: TrafficPhase, named: Bool) -> String {
+            var f = named ? ["name: \(p.name)"] : []
+            f += ["clients: [\(p.clients.joined(separator: ", "))]", "service: \(p.service)", "connections: \(p.connections)",
+                  "concurrency: \(p.concurrency)"]
+            switch p.hold {
+            case .none: break
+            case .seconds(let s): f.append("hold: \(s)")
+            case .untilPhase(let i): f.append("hold: {until: \(i < t.phases.count ? t.phases[i].name : "end")}")
+            case .end: f.append("hold: {until: end}")
+            }
+            if p.trace { f.append("trace: true") }
+            if p.pause > 0 { f.append("pause: \(p.pause)") }
+            if p.datagramsPerSocket > 1 { f.append("datagrams_per_socket: \(p.datagramsPerSocket)") }
+            return f.joined(separator: ", ")
+        }
+        if t.phases.count == 1 { return ["traffic: {\(fields(t.phases[0], named: false)), timeout: \(t.timeout)}"] }
+        return ["traffic:", "  timeout: \(t.timeout)", "  phases:"] + t.phases.map { "    - {\(fields($0, named: true))}" }
     }
 }
