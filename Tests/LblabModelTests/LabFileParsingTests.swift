@@ -7,7 +7,7 @@ import LblabTypes
 @Suite struct ShippedLabTests {
     @Test func labsDirectoryHoldsTheShippedLabs() {
         let sched = ["dh", "fo", "lblc", "lblcr", "lc", "mh", "nq", "ovf", "rr", "sed", "sh", "wlc", "wrr"].map { "sched-\($0)" }
-        #expect(repoLabNames() == ["dr-basic", "dr-scale", "nat-basic"] + sched + ["seed-dr", "seed-nat", "tun-basic"])
+        #expect(repoLabNames() == ["dr-basic", "dr-ipv6", "dr-scale", "nat-basic", "nat-ipv6"] + sched + ["seed-dr", "seed-nat", "tun-basic"])
     }
 
     @Test(arguments: repoLabNames())
