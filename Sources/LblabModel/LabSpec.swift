@@ -69,6 +69,10 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var tunnel: Bool
     /// The `count:` group of the lab file this node was expanded from.
     public var group: String?
+    /// IPVS upper connection threshold of a real server (`-x`; `nil`/0: none).
+    public var upperThreshold: Int?
+    /// IPVS lower connection threshold of a real server (`-y`; `nil`/0: 3/4 of the upper).
+    public var lowerThreshold: Int?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,
@@ -112,9 +116,16 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var dispatcher: String
     /// The real servers behind it, in file order.
     public var servers: [String]
+    /// `-p`: a client stays on its real server while it has connections and `timeout` seconds
+    /// after; `nil`: off.
+    public var persistence: PersistenceSpec?
+    /// `-o` (UDP): every datagram is scheduled on its own; `nil` means off.
+    public var onePacket: Bool?
 
     public init(name: String, vip: IPAddress, port: UInt16, proto: TransportProtocol, scheduler: Scheduler,
-                dispatcher: String, servers: [String]) {
+                dispatcher: String, servers: [String], persistence: PersistenceSpec? = nil, onePacket: Bool? = nil) {
+        self.persistence = persistence
+        self.onePacket = onePacket
         self.name = name
         self.vip = vip
         self.port = port
@@ -126,6 +137,20 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
 
     /// `TCP 198.51.100.100:80`, as ipvsadm names a service.
     public var label: String { "\(proto.ipvsadmName) \(vip.withPort(port))" }
+}
+
+/// Persistence of a virtual service (`ipvsadm -p TIMEOUT -M NETMASK`).
+public struct PersistenceSpec: Codable, Sendable, Equatable {
+    /// Seconds (1...31536000; ipvsadm's default is 300).
+    public var timeout: Int
+    /// Clients whose addresses agree in these leading bits share one server (32 for IPv4: each
+    /// client on its own; ipvsadm's `-M 255.255.255.255`).
+    public var prefixLength: Int
+
+    public init(timeout: Int, prefixLength: Int = 32) {
+        self.timeout = timeout
+        self.prefixLength = prefixLength
+    }
 }
 
 /// What the distribution of connections over the real servers must be.

@@ -70,11 +70,14 @@ public enum Planner {
               node.ipForward ? "forwarding on (the article: echo 1 > /proc/sys/net/ipv4/ip_forward); NAT replies pass the FORWARD path"
                              : "forwarding OFF: NAT replies cannot pass the dispatcher")
         for s in services {
-            let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler)
+            let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler,
+                                         persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength,
+                                         onePacket: s.onePacket)
             b.add(.addService(namespace: ns, service: service), "the virtual service \(s.name), scheduler \(s.scheduler.rawValue)")
             for name in s.servers {
                 guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node) else { continue }
-                let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight)
+                let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight,
+                                              upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold)
                 b.add(.addDestination(namespace: ns, service: service, destination: dest),
                       "real server \(rs.name), forwarding \(rs.forward.rawValue) (\(rs.forward.ipvsadmFlag)), weight \(rs.weight)")
             }

@@ -272,10 +272,12 @@ final class KernelExecutor: StepExecutor {
             guard let v4 = local.ipv4 else { throw RuntimeError.system("create ipip tunnel \(name): IPv6 tunnels are not supported yet", EAFNOSUPPORT) }
             try handles.route(ns).createIPIPTunnel(name: name, local: v4)
         case .addService(let ns, let s):
-            try handles.ipvs(ns).addService(IPVSService(key: s.key, scheduler: s.scheduler))
+            try handles.ipvs(ns).addService(IPVSService(key: s.key, scheduler: s.scheduler, flags: s.flags,
+                                                        timeout: UInt32(s.persistence ?? 0), netmask: s.netmask))
         case .addDestination(let ns, let s, let d):
             try handles.ipvs(ns).addDestination(
-                IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight)), to: s.key)
+                IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight),
+                                upperThreshold: UInt32(d.upperThreshold ?? 0), lowerThreshold: UInt32(d.lowerThreshold ?? 0)), to: s.key)
         case .startAgent(let ns, let node, let port, _):
             // One agent serves both protocols on its port (lblab_agent_serve).
             let key = AgentKey(node: node, port: port)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LblabAnalysis
 import LblabModel
 import LblabPlan
 import LblabRuntime
@@ -64,8 +65,12 @@ enum Describe {
             "services:",
         ]
         for v in s.services {
+            var options = ""
+            if let p = v.persistence { options += ", persistence: {timeout: \(p.timeout), netmask: \(p.prefixLength)}" }
+            if v.onePacket == true { options += ", one_packet: true" }
             out.append("  - {name: \(v.name), vip: \(v.vip), port: \(v.port), protocol: \(v.proto.rawValue), scheduler: \(v.scheduler.rawValue), "
-                       + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]}")
+                       + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]\(options)}")
+            out.append("    # " + SchedulerOracle.explanation(v.scheduler))
         }
         out.append("arp_fix: \(s.arpFix)")
         out.append("nodes:")
@@ -83,6 +88,8 @@ enum Describe {
             switch n.role {
             case .real:
                 fields += ["weight: \(n.weight)", "forward: \(n.forward.rawValue)"]
+                if let u = n.upperThreshold, u > 0 { fields.append("u_threshold: \(u)") }
+                if let l = n.lowerThreshold, l > 0 { fields.append("l_threshold: \(l)") }
                 if n.forward == .tunnel { fields.append("tunnel: \(n.tunnel)") }
             case .dispatcher, .client: break
             }

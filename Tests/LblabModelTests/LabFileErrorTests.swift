@@ -516,32 +516,18 @@ import LblabTypes
         #expect(e.problem.contains("My_Lab"))
     }
 
-    @Test func schedulerDistributionNeedsRROrWRR() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100, scheduler: lc}
-            nodes:
-              client: {role: client, address: 10.0.0.10/24}
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-              rs1: {role: real, address: 10.0.0.21/24}
-            expect: {distribution: scheduler}
-            """))
-        checkNames(e, key: "expect.distribution", line: 6)
-        #expect(e.problem.contains("lc"))
-        let valid = try #require(e.valid)
-        #expect(valid.contains("equal"))
-        #expect(valid.contains("none"))
-    }
-
-    @Test func defaultDistributionWithLCIsAlsoAnError() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100, scheduler: lc}
-            nodes:
-              client: {role: client, address: 10.0.0.10/24}
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-              rs1: {role: real, address: 10.0.0.21/24}
-            """))
-        #expect(e.key == "expect.distribution")
-        #expect(e.line == 1, "no expect key: points at the scheduler line")
+    @Test func schedulerDistributionIsValidForEveryScheduler() throws {
+        for scheduler in Scheduler.allCases {
+            let spec = try LabFile.parse("""
+                service: {vip: 10.0.0.100, scheduler: \(scheduler.rawValue)}
+                nodes:
+                  client: {role: client, address: 10.0.0.10/24}
+                  dispatcher: {role: dispatcher, address: 10.0.0.2/24}
+                  rs1: {role: real, address: 10.0.0.21/24}
+                expect: {distribution: scheduler}
+                """, file: "labs/ok.yaml")
+            #expect(spec.services[0].scheduler == scheduler && spec.expect.distribution == .scheduler)
+        }
     }
 
     @Test(arguments: ["equal", "weights", "none"])
