@@ -174,6 +174,21 @@ import Testing
         #expect(two.passed)
     }
 
+    /// UDP: without one-packet scheduling the datagrams of one socket share an entry (one server);
+    /// with it each datagram is scheduled (rr turns).
+    @Test func udpDatagramsShareAnEntryUnlessOnePacket() {
+        var svc = Self.service(.rr, [("rs2", 1), ("rs1", 1)])
+        svc.datagramsShareEntry = true
+        let sameSocket = (0..<4).map { i in
+            OracleConnection(number: i + 1, client: IPAddress("192.0.2.10"), clientPort: 5000, destination: Self.vip, server: "rs2",
+                             start: Double(i), end: Double(i) + 0.5)
+        }
+        #expect(SchedulerOracle.judge(svc, connections: sameSocket, ordered: true).passed)
+        svc.datagramsShareEntry = false
+        let onePacket = SchedulerOracle.judge(svc, connections: sameSocket, ordered: true)
+        #expect(onePacket.firstWrong?.connection.number == 2 && onePacket.firstWrong?.expectedText == "rs1")
+    }
+
     @Test func thresholdsMarkAServerOverloaded() {
         // rr; rs2 has u_threshold 2: once it holds 2 connections rr skips it.
         let svc = Self.service(.rr, [("rs2", 1), ("rs1", 1)], thresholds: ["rs2": (2, 0)])

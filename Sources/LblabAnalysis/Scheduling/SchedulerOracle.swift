@@ -110,6 +110,7 @@ public enum SchedulerOracle {
 
         var overloaded = Array(repeating: false, count: n)
         var templates: [IPAddress: (server: String, until: Double?)] = [:]
+        var entries: [String: String] = [:]   // UDP without -o: "client:port" -> server
         var decisions: [OracleDecision] = []
         var firstWrong: OracleDecision?
         var wrong = 0, judged = 0
@@ -135,7 +136,11 @@ public enum SchedulerOracle {
             // A template lives `timeout` s after its last connection's entry expires; a closed TCP
             // entry lingers up to `lingerSeconds` more, so in between either answer is right.
             let age = template.flatMap { t in c.start.flatMap { s in t.until.map { s - $0 } } }
-            if let t = template, (age ?? 0) <= 0 {
+            let entryKey = service.datagramsShareEntry ? c.client.map { $0.withPort(c.clientPort) } : nil
+            if let k = entryKey, let e = entries[k] {
+                prediction = .server(e)
+                reason = "same UDP connection entry as an earlier datagram from \(k) (no one-packet scheduling)"
+            } else if let t = template, (age ?? 0) <= 0 {
                 prediction = .server(t.server)
                 reason = "persistence: \(key!)/\(service.persistencePrefix) stays on \(t.server) (template of an earlier connection)"
             } else {
@@ -159,6 +164,9 @@ public enum SchedulerOracle {
                 }
             }
             if let got = c.server, held == false { rule.chose(got, for: c) }
+            if let k = entryKey, entries[k] == nil, let s = c.server ?? { if case .server(let p) = prediction { return p } else { return nil } }() {
+                entries[k] = s
+            }
             if let key, let s = c.server ?? { if case .server(let p) = prediction { return p } else { return nil } }() {
                 templates[key] = (s, (c.end ?? c.start).map { $0 + Double(service.persistence ?? 0) })
             }
