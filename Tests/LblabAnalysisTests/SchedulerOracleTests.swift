@@ -146,6 +146,20 @@ import Testing
         #expect(bad.firstWrong?.reason.contains("source 192.0.2.15: bucket") == true)
     }
 
+    /// mh moves few clients when one weight changes; sh's table shifts under most of them.
+    @Test func aWeightChangeMovesFewClientsUnderMH() {
+        let clients = (0..<64).map { "192.0.2.\(10 + $0)" }
+        func moved(_ s: Scheduler) -> Int {
+            let svc = Self.service(s, [("rs3", 1), ("rs2", 1), ("rs1", 1)])
+            let j = SchedulerOracle.judge(svc, connections: Self.conns(Array(repeating: nil, count: 64), client: { clients[$0] }), ordered: false)
+            let note = j.notes.first { $0.contains("would move") } ?? ""
+            return Int(note.split(separator: ",").last?.split(separator: " ").first ?? "") ?? -1
+        }
+        let mh = moved(.mh), sh = moved(.sh)
+        #expect(mh >= 0 && sh >= 0)
+        #expect(mh < sh, "mh \(mh) vs sh \(sh) of 64")
+    }
+
     @Test func dhIsOneServerPerDestination() {
         let svc = Self.service(.dh, [("rs3", 1), ("rs2", 1), ("rs1", 1)])
         let vips = (100..<106).map { IPAddress("198.51.100.\($0)")! }

@@ -196,11 +196,32 @@ public enum SchedulerOracle {
                 }
             }
         }
+        if let moved = movedByWeightChange(service, connections) { notes.append(moved) }
         if service.scheduler == .twos {
             notes.append("twos chooses at random: lblab checks only that every connection went to a server with weight > 0 that was not overloaded")
         }
         return SchedulerJudgement(scheduler: service.scheduler, decisions: decisions, firstWrong: firstWrong, wrongCount: wrong,
                                   judged: judged, cannotJudge: cannot, notes: notes, method: method)
+    }
+
+    /// sh and mh: how many of this run's clients would land elsewhere if the first server's weight
+    /// went up by one (mh's consistent hashing moves about that server's share; sh's table shifts).
+    static func movedByWeightChange(_ s: OracleService, _ cs: [OracleConnection]) -> String? {
+        guard s.scheduler == .sh || s.scheduler == .mh, let first = s.destinations.first else { return nil }
+        let clients = Array(Set(cs.compactMap(\.client))).sorted()
+        guard clients.count > 1 else { return nil }
+        var changed = s
+        changed.destinations[0].weight += 1
+        func servers(_ svc: OracleService) -> [String?] {
+            var r = rule(for: svc)
+            return clients.map { a in
+                let c = OracleConnection(number: 0, client: a, clientPort: 0, destination: svc.vip, server: nil)
+                if case .server(let x) = r.choose(c, counts: nil).0 { return x }
+                return nil
+            }
+        }
+        let moved = zip(servers(s), servers(changed)).filter { $0 != $1 }.count
+        return "with \(first.server)'s weight \(first.weight) -> \(first.weight + 1), \(moved) of these \(clients.count) clients would move to another server"
     }
 
     /// What this traffic cannot show of the scheduler, and the lab that shows it.
