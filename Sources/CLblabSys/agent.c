@@ -45,6 +45,9 @@ int lblab_agent_listen(uint16_t port) {
     return lfd;
 }
 
+/// `--delay-ms`: a slow server (DNS labs' uneven servers) waits this long before each answer.
+static long serve_delay_ms;
+
 void lblab_agent_serve(int lfd, const char *resp, size_t resp_len) {
     char buf[4096];
     for (;;) {
@@ -63,6 +66,7 @@ void lblab_agent_serve(int lfd, const char *resp, size_t resp_len) {
                 if (buf[i - 3] == '\r' && buf[i - 2] == '\n' && buf[i - 1] == '\r' && buf[i] == '\n') { complete = 1; break; }
             if (complete) break;
         }
+        if (complete && serve_delay_ms > 0) usleep((useconds_t)serve_delay_ms * 1000);
         if (complete) {
             size_t off = 0;
             while (off < resp_len) {
@@ -77,7 +81,7 @@ void lblab_agent_serve(int lfd, const char *resp, size_t resp_len) {
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: lblab-agent --name NODE [--port PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD]\n"
+            "usage: lblab-agent --name NODE [--port PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]\n"
             "       lblab-agent --launch < LINES\n"
             "lblab's built-in HTTP server: answers every request on TCP PORT (default 80), on every address,\n"
             "with the node's name (header X-Lblab-Node and body). --netns enters a network namespace first\n"
@@ -231,6 +235,7 @@ int lblab_agent_main(int argc, char **argv) {
         else if (strcmp(a, "--netns") == 0) netns = v;
         else if (strcmp(a, "--netns-fd") == 0) nsfd = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--ready-fd") == 0) ready = (int)strtol(v, NULL, 10);
+        else if (strcmp(a, "--delay-ms") == 0) serve_delay_ms = strtol(v, NULL, 10);
         else return usage();
         i++;
     }

@@ -35,8 +35,12 @@ int lblab_agent_listen(uint16_t port);
 /// Serves forever: reads each request up to its blank line, answers `resp`, closes.
 void lblab_agent_serve(int lfd, const char *resp, size_t resp_len);
 
-/// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD]`.
+/// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]`.
 int lblab_agent_main(int argc, char **argv);
+
+/// `lblab-agent --resolve-client --name HOST ...`: resolves HOST through getaddrinfo with a resolv.conf of
+/// its own (a private mount namespace), connects to the first address, one line per connection.
+int lblab_resolve_client_main(int argc, char **argv);
 
 /// Starts the `lblab-agent` executable `exe` with posix_spawn (no fork of the caller): it enters
 /// namespace `nsfd`, starts a new session and listens on `port`. Returns its pid and, in
