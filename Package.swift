@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
         .target(name: "LblabAnalysis", dependencies: ["LblabTypes", "LblabModel"], swiftSettings: swift6),
         .target(name: "LblabTraffic", dependencies: ["LblabSystem"], swiftSettings: swift6),
+        /// DNS round-robin labs: dnsmasq/unbound configuration, DNS messages from captures, the DNS rules.
+        .target(name: "LblabDNS", dependencies: ["LblabTypes", "LblabCapture", "LblabAnalysis"], swiftSettings: swift6),
         .target(
             name: "LblabRuntime",
             dependencies: [
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
+        .testTarget(name: "LblabDNSTests", dependencies: ["LblabDNS", "LblabCapture", "LblabTypes"], swiftSettings: swift6),
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
             resources: [.copy("Fixtures")], swiftSettings: swift6),
