@@ -32,17 +32,23 @@ public enum DNSAnalysis {
         return DNSReport(lab: run.lab, verdicts: verdicts, stats: DNSStats(run), evidence: evidence(run, matched))
     }
 
-    /// Each record with the captured answer it used: the last response to that client inside the
-    /// record's lookup window (its start to its end, 1 ms of slack either side).
+    /// Each record with the captured answer it used: the client's first query for the name sent
+    /// after the record's lookup started, and the response with that query's id and port. A
+    /// client's lookups are sequential, so neither the previous nor the next lookup's answer can
+    /// be taken for it (both were seen when lookups were only 0.5 ms apart).
     public static func match(_ run: DNSRun) -> [MatchedAnswer] {
-        run.records.map { r in
+        let name = run.name.lowercased()
+        return run.records.map { r in
             let client = run.clients.first { $0.node == r.client }
-            let responses = (run.clientPackets[r.client] ?? []).filter {
-                $0.message.isResponse && $0.message.question == run.name.lowercased() && $0.message.questionType == DNSMessage.typeA
-                    && $0.destination == client?.address.address
+            let packets = (run.clientPackets[r.client] ?? []).filter {
+                $0.message.question == name && $0.message.questionType == DNSMessage.typeA
             }
-            let answer = responses.last { $0.time >= r.start - 0.001 && $0.time <= r.start + r.latencyMillis / 1000 + 0.001 }
-            let predicted = answer.flatMap { a in client.map { AddressSorting.glibcOrder(a.message.answers.map(\.address), source: $0.address).first } } ?? nil
+            let end = r.start + r.latencyMillis / 1000
+            let query = packets.first { !$0.message.isResponse && $0.source == client?.address.address && $0.time >= r.start && $0.time <= end }
+            let answer = query.flatMap { q in
+                packets.first { $0.message.isResponse && $0.message.id == q.message.id && $0.destinationPort == q.sourcePort && $0.time >= q.time }
+            }
+            let predicted = answer.flatMap { a in client.map { AddressSorting.glibcOrder(a.message.answers.map(\.address), source: $0.address, sortsIPv4: $0.ipv6).first } } ?? nil
             return MatchedAnswer(record: r, answer: answer, predicted: predicted)
         }
     }

@@ -19,10 +19,13 @@ public struct DNSRun: Sendable, Codable {
         public var address: IPv4Interface
         /// The server in its resolv.conf.
         public var nameserver: IPv4Address
-        public init(node: String, address: IPv4Interface, nameserver: IPv4Address) {
+        /// It has an IPv6 address besides loopback (then glibc sorts IPv4 answers by rule 9).
+        public var ipv6: Bool
+        public init(node: String, address: IPv4Interface, nameserver: IPv4Address, ipv6: Bool = true) {
             self.node = node
             self.address = address
             self.nameserver = nameserver
+            self.ipv6 = ipv6
         }
     }
 

@@ -12,7 +12,7 @@ struct ParsedNode {
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "count"]
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "count"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
@@ -57,9 +57,9 @@ extension LabValidator {
             try patch(&nodes[i], p.tree)
         }
         let nodesLine = top.keyLine("nodes")
-        for role in NodeRole.allCases where !nodes.contains(where: { $0.spec.role == role }) {
-            throw fail(key: "nodes", line: nodesLine, "a lab needs at least one node with role \(role.rawValue)",
-                       valid: NodeRole.allCases.map(\.rawValue).joined(separator: ", "))
+        for role in mode.requiredRoles where !nodes.contains(where: { $0.spec.role == role }) {
+            throw fail(key: "nodes", line: nodesLine, (mode.usesIPVS ? "a lab" : "a \(mode.rawValue) lab") + " needs at least one node with role \(role.rawValue)",
+                       valid: mode.allowedRoles.map(\.rawValue).joined(separator: ", "))
         }
         return nodes
     }
@@ -79,6 +79,10 @@ extension LabValidator {
         let t = try mapping(key, tree, allowed: Self.nodeKeys)!
         let roleNode = try required(key, t, "role", valid: NodeRole.allCases.map(\.rawValue).joined(separator: ", "))
         let role: NodeRole = try choice("\(key).role", roleNode, default: .client)
+        guard mode.allowedRoles.contains(role) else {
+            throw fail("\(key).role", roleNode, "a \(mode.rawValue) lab has no role \(role.rawValue)" + (mode.usesIPVS ? " (DNS roles need mode: dns)" : " (a DNS lab has no IPVS)"),
+                       valid: mode.allowedRoles.map(\.rawValue).joined(separator: ", "))
+        }
         if role != .real {
             for k in Self.realServerKeys where t[k] != nil { throw fail("\(key).\(k)", t[k], "only real servers have a \(k)") }
         }
@@ -90,6 +94,7 @@ extension LabValidator {
         node.spec.ipForward = try bool("\(key).ip_forward", t["ip_forward"], default: role == .dispatcher)
         node.rpFilter = try t["rp_filter"].map { try int("\(key).rp_filter", $0, 0...2, default: 0) }
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }
+        node.spec.dns = try parseDNSNode(key, t, role: role, mode: mode)
 
         guard let countNode = t["count"] else { return [node] }
         let count = try int("\(key).count", countNode, 1...Self.maxGroupCount, default: 1)

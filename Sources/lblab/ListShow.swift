@@ -84,13 +84,26 @@ enum Describe {
             case .real:
                 fields += ["weight: \(n.weight)", "forward: \(n.forward.rawValue)"]
                 if n.forward == .tunnel { fields.append("tunnel: \(n.tunnel)") }
-            case .dispatcher, .client: break
+            case .client:
+                if let r = n.dns?.resolver { fields.append("resolver: \(r)") }
+            case .resolver:
+                fields += ["upstream: \(n.dns?.upstream ?? "-")", "cache: \(n.dns?.cache ?? true)", "round_robin: \(n.dns?.roundRobin ?? true)"]
+            case .web:
+                fields.append("delay_ms: \(n.dns?.delayMillis ?? 0)")
+            case .dispatcher, .dns: break
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
             if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
             if let g = n.group { fields.append("# count: group \(g)") }
             out.append("  \(n.name): {\(fields.joined(separator: ", "))}")
         }
+        if let d = s.dns {
+            out.append("dns: {name: \(d.name), ttl: \(d.ttl), lookups: \(d.lookups), interval_ms: \(d.intervalMillis), timeout: \(s.traffic.timeout), claim: \(d.claim)}")
+            for f in s.faults ?? [] { out.append("faults: - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
+            out.append("expect: {distribution: \(s.expect.distribution.rawValue), errors: \((s.expect.errors ?? .none).rawValue), cache: \((s.expect.cache ?? .any).rawValue)}")
+            return out.joined(separator: "\n")
+        }
+        for f in s.faults ?? [] { out.append("faults: - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
         let t = s.traffic
         out.append("traffic: {connections: \(t.connections), concurrency: \(t.concurrency), timeout: \(t.timeout), client: \(t.client), service: \(t.service)}")
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")

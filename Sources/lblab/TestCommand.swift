@@ -52,6 +52,7 @@ struct Test: ParsableCommand {
     func test(started: Date) throws {
         let spec = try loadLab(lab, settings: settings.settings)
         try LabRuntime.requireRoot()
+        if !spec.mode.usesIPVS { return try testDNS(spec) }
         if !output.json {
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
             print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")

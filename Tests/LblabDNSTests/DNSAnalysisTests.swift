@@ -25,8 +25,11 @@ struct RunBuilder {
         let first = chosen.map(a) ?? AddressSorting.glibcOrder(addrs, source: c.address)[0]
         let server = error == nil ? servers.first { $0.address == first }?.node : nil
         records.append(ClientRecord(client: c.node, start: t, latencyMillis: ms, addresses: addrs, chosen: first, server: server, error: error))
-        let m = DNSMessage(id: 1, isResponse: true, question: "www.lab.test", answers: addrs.map { .init(name: "www.lab.test", ttl: ttl, address: $0) })
-        packets[c.node, default: []].append(DNSPacket(time: t + 0.0002, source: c.nameserver, destination: c.address.address, sourcePort: 53, destinationPort: 40000, message: m))
+        let id = UInt16(records.count)
+        let q = DNSMessage(id: id, isResponse: false, question: "www.lab.test")
+        let m = DNSMessage(id: id, isResponse: true, question: "www.lab.test", answers: addrs.map { .init(name: "www.lab.test", ttl: ttl, address: $0) })
+        packets[c.node, default: []].append(DNSPacket(time: t + 0.0001, source: c.address.address, destination: c.nameserver, sourcePort: 40000 + id, destinationPort: 53, message: q))
+        packets[c.node, default: []].append(DNSPacket(time: t + 0.0002, source: c.nameserver, destination: c.address.address, sourcePort: 53, destinationPort: 40000 + id, message: m))
     }
 
     var run: DNSRun {
@@ -137,5 +140,19 @@ struct RunBuilder {
         let s = DNSAnalysis.analyze(b.run).stats
         #expect(s.servers.map(\.p50) == [1, 1, 50])
         #expect(DNSTable.render([.init(variant: "dns-rr-slow", stats: s, claim: "3", seconds: 1)]).contains("web3 33%"))
+    }
+}
+
+@Suite struct AnswerMatchingTests {
+    /// A slow connection's record ends after the next lookup's answer was captured: the record
+    /// still gets its own answer (seen on a real run: a 22 ms connection and lookups 20 ms apart).
+    @Test func aSlowConnectionKeepsItsOwnAnswer() {
+        var b = RunBuilder()
+        b.lookup(0, at: 0, order: RunBuilder.rotation[2], ms: 22)
+        b.lookup(0, at: 0.0215, order: RunBuilder.rotation[0], ms: 0.4)
+        b.lookup(0, at: 0.0220, order: RunBuilder.rotation[1])
+        let m = DNSAnalysis.match(b.run)
+        #expect(m.map { $0.answer?.message.answers.first?.address } == [IPv4Address("192.0.2.23"), IPv4Address("192.0.2.21"), IPv4Address("192.0.2.22")])
+        #expect(DNSAnalysis.analyze(b.run).verdict("spread")?.passed == true)
     }
 }

@@ -119,3 +119,12 @@ private func a(_ s: String) -> IPv4Address { IPv4Address(s)! }
         #expect(on.arguments(configPath: "/run/x.conf") == ["unbound", "-d", "-p", "-c", "/run/x.conf"])
     }
 }
+
+@Suite struct GlibcWithoutIPv6Tests {
+    /// With IPv6 off glibc cannot learn the prefix length: the answer's order stands.
+    @Test func noIPv6NoSorting() {
+        let answer = [a("192.0.2.200"), a("192.0.2.100"), a("192.0.2.20")]
+        #expect(AddressSorting.glibcOrder(answer, source: IPv4Interface("192.0.2.16/24")!, sortsIPv4: false) == answer)
+        #expect(AddressSorting.glibcOrder(answer, source: IPv4Interface("192.0.2.16/24")!)[0] == a("192.0.2.20"))
+    }
+}

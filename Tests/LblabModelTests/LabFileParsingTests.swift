@@ -6,14 +6,14 @@ import LblabTypes
 /// The shipped labs, read into exactly the spec they describe.
 @Suite struct ShippedLabTests {
     @Test func labsDirectoryHoldsTheShippedLabs() {
-        #expect(repoLabNames() == ["dr-basic", "dr-scale", "nat-basic", "seed-dr", "seed-nat", "tun-basic"])
+        #expect(repoLabNames() == ["dns-rr", "dns-rr-cache", "dns-rr-dies", "dns-rr-slow", "dns-rr-sorted", "dr-basic", "dr-scale", "nat-basic", "seed-dr", "seed-nat", "tun-basic"])
     }
 
     @Test(arguments: repoLabNames())
     func everyShippedLabLoads(name: String) throws {
         let spec = try LabFile.load(labPath(name))
         #expect(spec.name == name, "a shipped lab's name matches its file name")
-        for role in NodeRole.allCases { #expect(!spec.nodes(role).isEmpty, "\(name) has a \(role)") }
+        for role in spec.mode.requiredRoles { #expect(!spec.nodes(role).isEmpty, "\(name) has a \(role)") }
         #expect(!spec.description.isEmpty)
         #expect(spec.source == URL(fileURLWithPath: labPath(name)).standardizedFileURL.path)
         #expect(spec.services.allSatisfy { !$0.servers.isEmpty })

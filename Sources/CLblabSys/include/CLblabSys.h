@@ -38,6 +38,11 @@ void lblab_agent_serve(int lfd, const char *resp, size_t resp_len);
 /// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]`.
 int lblab_agent_main(int argc, char **argv);
 
+/// Forks a process that starts a new session, enters the network namespace `nsfd` (none when -1)
+/// and executes `path` with `argv`, standard output and error to `out_fd` (/dev/null when -1).
+/// Returns its pid once exec succeeded, or -1 with errno (the child's failure, e.g. ENOENT).
+pid_t lblab_spawn_in_netns(int nsfd, const char *path, char *const argv[], int out_fd);
+
 /// `lblab-agent --resolve-client --name HOST ...`: resolves HOST through getaddrinfo with a resolv.conf of
 /// its own (a private mount namespace), connects to the first address, one line per connection.
 int lblab_resolve_client_main(int argc, char **argv);
