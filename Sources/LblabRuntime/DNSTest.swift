@@ -59,9 +59,13 @@ extension LabRuntime {
             let recorder = CaptureRecorder(captures: captures)
             try recorder.start()
 
-            // Every client starts at the same instant; faults count from it.
+            // The clients start spread over one interval (in step, their lookups would reach a resolver
+            // together and be answered as one); faults count from the first one's start.
             let start = Date().timeIntervalSince1970 + 0.3
-            let clients = try spec.clients.map { c in try startClient(c, spec, dns, directory: dir, start: start) }
+            let step = Double(dns.intervalMillis) / 1000 / Double(max(spec.clients.count, 1))
+            let clients = try spec.clients.enumerated().map { k, c in
+                try startClient(c, spec, dns, directory: dir, start: start + Double(k) * step)
+            }
             let faulted = try applyFaults(spec, state: &state, start: start, progress: progress)
             for c in clients { while waitpid(c.pid, nil, 0) < 0 && errno == EINTR {} }
             let trafficSeconds = Date().timeIntervalSince1970 - start

@@ -19,7 +19,8 @@ enum Daemons {
         let program = daemon.arguments[0]
         let exe: String? = switch daemon.kind {
         case .agent: Processes.agentExecutable
-        case .dnsmasq, .unbound: Processes.find(program)
+        case .dnsmasq: Processes.find("dnsmasq")
+        case .unbound: Processes.find("unbound")
         }
         guard let exe else { throw RuntimeError.missingProgram(program: program, package: package(of: daemon.kind)) }
         let argv = daemon.arguments.map { $0.replacingOccurrences(of: "{config}", with: configPath) }
