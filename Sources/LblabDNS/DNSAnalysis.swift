@@ -132,7 +132,7 @@ public enum DNSAnalysis {
     }
 
     /// Client queries to each resolver against the queries it sent upstream, both from the capture:
-    /// a cache sends at most a quarter of them upstream, no cache at least three quarters.
+    /// a cache sends at most a quarter of them upstream, no cache more.
     static func cacheRule(_ run: DNSRun) -> RuleVerdict {
         var lines: [String] = []
         var cached = true, uncached = true
@@ -141,9 +141,11 @@ public enum DNSAnalysis {
             let fromClients = packets.filter { !$0.message.isResponse && $0.destination == r.address && $0.destinationPort == 53 }.count
             let upstream = packets.filter { !$0.message.isResponse && $0.source == r.address && $0.destination == r.upstream && $0.destinationPort == 53 }.count
             lines.append("\(r.node): \(fromClients) queries from clients, \(upstream) sent upstream to \(r.upstream)")
-            // unbound also merges identical queries in flight into one: "off" allows a quarter of them.
+            // One threshold: unbound also merges identical queries in flight into one upstream query,
+            // so without a cache fewer than the clients' queries go upstream too (59% seen in the
+            // kernel VM, where answers are slow); a cache sends one per TTL.
             if !(fromClients > 0 && Double(upstream) <= 0.25 * Double(fromClients)) { cached = false }
-            if !(fromClients > 0 && Double(upstream) >= 0.75 * Double(fromClients)) { uncached = false }
+            if !(fromClients > 0 && Double(upstream) > 0.25 * Double(fromClients)) { uncached = false }
         }
         if run.resolvers.isEmpty { cached = false; uncached = false; lines.append("the lab has no resolver") }
         let on = run.expect.cache == .on

@@ -61,12 +61,12 @@ extension LabRuntime {
 
             // The clients start spread over one interval (in step, their lookups would reach a resolver
             // together and be answered as one); faults count from the first one's start.
-            let start = Date().timeIntervalSince1970 + 0.3
+            let start = Date().timeIntervalSince1970 + 0.3 + 0.1 * Double(spec.clients.count)
             let step = Double(dns.intervalMillis) / 1000 / Double(max(spec.clients.count, 1))
             let clients = try spec.clients.enumerated().map { k, c in
                 try startClient(c, spec, dns, directory: dir, start: start + Double(k) * step)
             }
-            let faulted = try applyFaults(spec, state: &state, start: start, progress: progress)
+            let faults = try applyFaults(spec, state: &state, start: start, progress: progress)
             for c in clients { while waitpid(c.pid, nil, 0) < 0 && errno == EINTR {} }
             let trafficSeconds = Date().timeIntervalSince1970 - start
             let captured = recorder.stop()
@@ -76,8 +76,9 @@ extension LabRuntime {
                 try PcapFile.write(frames, to: path)
                 files[point] = path
             }
-            // A server the lab's own faults left down is down on purpose.
-            let deadAfter = Liveness.dead(state, when: "after the traffic").filter { line in !faulted.contains { line.contains(" of \($0) ") } }
+            // A server the lab's own faults left down is down on purpose; it starts again now.
+            let deadAfter = Liveness.dead(state, when: "after the traffic").filter { line in !faults.down.contains { line.contains(" of \($0) ") } }
+            restore(faults.down, state: &state, progress: progress)
 
             let records = clients.flatMap { c in ClientRecord.parse((try? String(contentsOfFile: c.output, encoding: .utf8)) ?? "", client: c.node) }
             progress?(String(format: "%d connections from %d clients in %.2f s; captured %d frames on %d interfaces",
@@ -94,7 +95,7 @@ extension LabRuntime {
                     guard let a = r.address?.address.ipv4, let up = r.dns?.upstream.flatMap({ spec.node(named: $0) })?.address?.address.ipv4 else { return nil }
                     return DNSRun.Resolver(node: r.name, address: a, upstream: up)
                 },
-                faults: (spec.faults ?? []).map { DNSRun.Fault(time: start + $0.at, node: $0.node, down: $0.action == .down) },
+                faults: faults.applied.map { DNSRun.Fault(time: $0.1, node: $0.0.node, down: $0.0.action == .down) },
                 timeout: spec.traffic.timeout, expect: Self.expectations(spec), records: records,
                 clientPackets: Dictionary(uniqueKeysWithValues: spec.clients.map { ($0.name, DNSPackets.extract(captured.frames[port($0.name)] ?? CapturedFrames())) }),
                 resolverPackets: Dictionary(uniqueKeysWithValues: spec.nodes(.resolver).map { ($0.name, DNSPackets.extract(captured.frames[port($0.name)] ?? CapturedFrames())) }),

@@ -62,19 +62,32 @@ extension LabRuntime {
     }
 
     /// The lab's `faults:` during a test, each at its time after `start`, on this thread (the
-    /// clients run as processes of their own meanwhile). Returns the nodes left down.
-    func applyFaults(_ spec: LabSpec, state: inout LabState, start: Double, progress: ((String) -> Void)?) throws -> Set<String> {
+    /// clients run as processes of their own meanwhile). Returns when each was applied (a slow
+    /// machine may apply one late: the rules judge from the real time) and the nodes left down.
+    func applyFaults(_ spec: LabSpec, state: inout LabState, start: Double, progress: ((String) -> Void)?) throws -> (applied: [(FaultSpec, Double)], down: Set<String>) {
         var down = Set<String>()
+        var applied: [(FaultSpec, Double)] = []
         for f in spec.faults ?? [] {
             let wait = start + f.at - Date().timeIntervalSince1970
             if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
+            let t = Date().timeIntervalSince1970
             let what = try Self.apply(f.action, node: f.node, state: &state, store: store)
-            progress?(String(format: "fault at %.2f s: %@", Date().timeIntervalSince1970 - start, what))
+            applied.append((f, t))
+            progress?(String(format: "fault at %.2f s: %@", t - start, what))
             switch f.action {
             case .down: down.insert(f.node)
             case .up: down.remove(f.node)
             }
         }
-        return down
+        return (applied, down)
+    }
+
+    /// After a test: the servers its faults left down start again, so the lab is itself for the next run.
+    func restore(_ nodes: Set<String>, state: inout LabState, progress: ((String) -> Void)?) {
+        for node in nodes.sorted() {
+            do { progress?("after the test: " + (try Self.apply(.up, node: node, state: &state, store: store))) } catch {
+                progress?("warning: could not start \(node) again after the test: \(error); `lblab fault \(state.lab) \(node) up` retries")
+            }
+        }
     }
 }
