@@ -28,14 +28,23 @@ pid_t lblab_spawn_in_netns(int nsfd, const char *path, char *const argv[], int o
         setsid();
         int err = 0;
         if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) err = errno;
+        int status_fd = pipefd[1];
         if (!err) {
             dup2(null, 0);
             dup2(out_fd >= 0 ? out_fd : null, 1);
             dup2(out_fd >= 0 ? out_fd : null, 2);
+            // Nothing else of the caller's stays open in a server that outlives it: a pipe inherited
+            // from whoever ran lblab would stay open too, and whoever waits for its end would hang.
+            if (status_fd != 3) { dup2(status_fd, 3); status_fd = 3; }
+            fcntl(3, F_SETFD, FD_CLOEXEC);
+            if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+                long max = sysconf(_SC_OPEN_MAX);
+                for (long fd = 4; fd < (max > 0 ? max : 1024); fd++) close((int)fd);
+            }
             execv(path, argv);
             err = errno;
         }
-        ssize_t w = write(pipefd[1], &err, sizeof err);
+        ssize_t w = write(status_fd, &err, sizeof err);
         (void)w;
         _exit(127);
     }

@@ -61,13 +61,13 @@ enum Describe {
             "file: \(s.source ?? "-")",
             "mode: \(s.mode.rawValue)",
             "segments: [\(s.segments.map(\.name).joined(separator: ", "))]",
-            "services:",
         ]
+        if s.mode.usesIPVS { out.append("services:") }
         for v in s.services {
             out.append("  - {name: \(v.name), vip: \(v.vip), port: \(v.port), protocol: \(v.proto.rawValue), scheduler: \(v.scheduler.rawValue), "
                        + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]}")
         }
-        out.append("arp_fix: \(s.arpFix)")
+        if s.mode.usesIPVS { out.append("arp_fix: \(s.arpFix)") }
         out.append("nodes:")
         for n in s.nodes {
             var fields = ["role: \(n.role.rawValue)"]
