@@ -16,7 +16,7 @@ extension LabValidator {
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
-    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "gateway"]
+    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "gateway", "delay_ms", "resolver"]
     /// Keys that only a real server has.
     static let realServerKeys = ["weight", "forward", "tunnel"]
     /// Names lblab uses inside a lab: the switch namespace, the loopback.
@@ -260,6 +260,11 @@ extension LabValidator {
         if node.spec.role != .real {
             for k in Self.realServerKeys where t[k] != nil { throw fail("\(key).\(k)", t[k], "only real servers have a \(k)") }
         }
+        for k in ["delay_ms", "resolver"] where t[k] != nil && (node.spec.dns == nil || Self.dnsKeyRole[k] != node.spec.role) {
+            throw fail("\(key).\(k)", t[k], "only \(Self.dnsKeyRole[k]!.rawValue) nodes of DNS labs have a \(k)")
+        }
+        if let d = t["delay_ms"] { node.spec.dns?.delayMillis = try int("\(key).delay_ms", d, 0...10_000, default: 0) }
+        if let r = t["resolver"] { node.spec.dns?.resolver = try string("\(key).resolver", r) }
         if let w = t["weight"] { node.spec.weight = try int("\(key).weight", w, 0...65535, default: 1) }
         if let f = t["forward"] { node.spec.forward = try choice("\(key).forward", f, default: node.spec.forward) }
         if let f = t["ip_forward"] { node.spec.ipForward = try bool("\(key).ip_forward", f, default: node.spec.ipForward) }
