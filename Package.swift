@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: swift6),
         .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
         .target(name: "LblabAnalysis", dependencies: ["LblabTypes", "LblabModel"], swiftSettings: swift6),
-        .target(name: "LblabTraffic", dependencies: ["LblabSystem"], swiftSettings: swift6),
+        .target(name: "LblabTraffic", dependencies: ["LblabSystem", "LblabTypes"], swiftSettings: swift6),
         /// DNS round-robin labs: dnsmasq/unbound configuration, DNS messages from captures, the DNS rules.
         .target(name: "LblabDNS", dependencies: ["LblabTypes", "LblabModel", "LblabCapture", "LblabAnalysis"], swiftSettings: swift6),
         .target(
@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "LblabModelTests", dependencies: ["LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabPlanTests", dependencies: ["LblabPlan", "LblabModel"], swiftSettings: swift6),
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
+        .testTarget(name: "LblabTrafficTests", dependencies: ["LblabTraffic", "LblabSystem", "LblabNetlink", "LblabCapture", "LblabTypes"],
+                    swiftSettings: swift6),
         .testTarget(name: "LblabDNSTests", dependencies: ["LblabDNS", "LblabCapture", "LblabTypes"], swiftSettings: swift6),
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],

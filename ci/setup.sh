@@ -41,11 +41,12 @@ ALWAYS=(
   "unbound|unbound|lblab (DNS labs' caching resolver; the system service its package starts is kept stopped and disabled, below)"
   "bind9-dnsutils|dig|docs/lab-files.md and \`lblab up\`'s hints for DNS labs, the DNS integration tests (witness)"
 )
-# Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh times lblab against
+# Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh and bench/traffic-vs-ab.sh time lblab against
 # (Wireshark's, about 100 MB with their libraries; nothing else needs them).
 BENCH=(
   "tshark|tshark|bench/analysis.sh"
   "wireshark-common|capinfos,editcap|bench/analysis.sh"
+  "apache2-utils|ab|bench/traffic-vs-ab.sh (ApacheBench, the reference for lblab's traffic engine)"
 )
 # Where the running kernel has no IPVS: a stock kernel with IPVS, run under QEMU by virtme-ng.
 kernel_packages() {

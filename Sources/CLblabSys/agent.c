@@ -26,65 +26,14 @@ int lblab_agent_response(char *buf, size_t size, const char *node_name) {
     return (len < 0 || (size_t)len >= size) ? -1 : len;
 }
 
-int lblab_agent_listen(uint16_t port) {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0) return -1;
-    int one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 4096) != 0) {
-        int e = errno;
-        close(lfd);
-        errno = e;
-        return -1;
-    }
-    return lfd;
-}
-
-/// `--delay-ms`: a slow server (DNS labs' uneven servers) waits this long before each answer.
-static long serve_delay_ms;
-
-void lblab_agent_serve(int lfd, const char *resp, size_t resp_len) {
-    char buf[4096];
-    for (;;) {
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        struct timeval tv = {2, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        size_t got = 0;
-        int complete = 0;
-        while (got < sizeof buf) {
-            ssize_t n = read(c, buf + got, sizeof buf - got);
-            if (n <= 0) break;
-            got += (size_t)n;
-            for (size_t i = 3; i < got; i++)
-                if (buf[i - 3] == '\r' && buf[i - 2] == '\n' && buf[i - 1] == '\r' && buf[i] == '\n') { complete = 1; break; }
-            if (complete) break;
-        }
-        if (complete && serve_delay_ms > 0) usleep((useconds_t)serve_delay_ms * 1000);
-        if (complete) {
-            size_t off = 0;
-            while (off < resp_len) {
-                ssize_t n = send(c, resp + off, resp_len - off, MSG_NOSIGNAL);
-                if (n <= 0) break;
-                off += (size_t)n;
-            }
-        }
-        close(c);
-    }
-}
-
 static int usage(void) {
     fprintf(stderr,
             "usage: lblab-agent --name NODE [--port PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]\n"
             "       lblab-agent --launch < LINES\n"
-            "lblab's built-in HTTP server: answers every request on TCP PORT (default 80), on every address,\n"
-            "with the node's name (header X-Lblab-Node and body). --netns enters a network namespace first\n"
+            "lblab's built-in server: answers every HTTP request on TCP PORT (default 80), on every address,\n"
+            "with the node's name (header X-Lblab-Node and body), and closes (a request for /hold stays open\n"
+            "until the client closes it); answers every datagram to UDP PORT with 'X-Lblab-Node: NODE' and a\n"
+            "newline, then the datagram itself, from the address it was sent to. --netns enters a network namespace first\n"
             "(as ip netns exec does); --ready-fd gets 4 zero bytes once it listens (errno bytes on failure).\n"
             "--launch starts many: for each line 'NODE PORT NETNS_PATH' on standard input it forks one agent\n"
             "into that namespace and prints its pid (or -ERRNO); at the end of input it waits until every\n"
@@ -157,17 +106,18 @@ static int launch_main(void) {
             }
             setsid();
             set_command_line(name, port);
-            int err = 0, lfd = -1;
+            int err = 0;
+            struct lblab_agent agent;
             int nsfd = open(path, O_RDONLY | O_CLOEXEC);
             if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) err = errno;
             if (nsfd >= 0) close(nsfd);
-            if (!err && (lfd = lblab_agent_listen((uint16_t)port)) < 0) err = errno;
+            if (!err) err = lblab_agent_open(&agent, name, (uint16_t)port);
             int rec[2] = {(int)getpid(), err};
             ssize_t w = write(3, rec, sizeof rec);
             (void)w;
             close(3);
             if (err) _exit(1);
-            lblab_agent_serve(lfd, resp, (size_t)len);
+            lblab_agent_serve(&agent);
             _exit(0);
         }
         list[n].pid = pid;
@@ -225,7 +175,7 @@ int lblab_agent_main(int argc, char **argv) {
         return launch_main();
     }
     const char *name = NULL, *netns = NULL;
-    long port = 80;
+    long port = 80, delay_ms = 0;
     int nsfd = -1, ready = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -235,7 +185,7 @@ int lblab_agent_main(int argc, char **argv) {
         else if (strcmp(a, "--netns") == 0) netns = v;
         else if (strcmp(a, "--netns-fd") == 0) nsfd = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--ready-fd") == 0) ready = (int)strtol(v, NULL, 10);
-        else if (strcmp(a, "--delay-ms") == 0) serve_delay_ms = strtol(v, NULL, 10);
+        else if (strcmp(a, "--delay-ms") == 0) delay_ms = strtol(v, NULL, 10);
         else return usage();
         i++;
     }
@@ -254,15 +204,16 @@ int lblab_agent_main(int argc, char **argv) {
     char resp[512];
     int len = lblab_agent_response(resp, sizeof resp, name);
     if (len < 0) { report(ready, ENAMETOOLONG); return 1; }
-    int lfd = lblab_agent_listen((uint16_t)port);
-    if (lfd < 0) {
-        int e = errno;
+    struct lblab_agent agent;
+    int e = lblab_agent_open(&agent, name, (uint16_t)port);
+    if (e) {
         fprintf(stderr, "lblab-agent: listen on port %ld: %s\n", port, strerror(e));
         report(ready, e);
         return 1;
     }
+    agent.delay_ms = delay_ms;
     report(ready, 0);
-    lblab_agent_serve(lfd, resp, (size_t)len);
+    lblab_agent_serve(&agent);
     return 0;
 }
 

@@ -57,13 +57,14 @@ pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name) {
             long max = sysconf(_SC_OPEN_MAX);
             for (long fd = 4; fd < (max > 0 ? max : 1024); fd++) close((int)fd);
         }
-        int lfd = lblab_agent_listen(port);
-        if (lfd < 0) report_and_exit(w, errno);
+        struct lblab_agent agent;
+        int err = lblab_agent_open(&agent, node_name, port);
+        if (err) report_and_exit(w, err);
         int ok = 0;
         ssize_t n = write(w, &ok, sizeof ok);
         (void)n;
         close(w);
-        lblab_agent_serve(lfd, resp, (size_t)len);
+        lblab_agent_serve(&agent);
         _exit(0);
     }
     close(pipefd[1]);

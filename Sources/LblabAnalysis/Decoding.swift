@@ -240,6 +240,9 @@ struct Packet: Sendable {
         static let icmp = Layers(rawValue: 4)
         /// An ICMP error: the inner fields describe the packet it quotes.
         static let quoted = Layers(rawValue: 8)
+        /// A UDP header (ports), live or quoted by ICMP: where `.tcp` is, the packet's transport
+        /// predicates below take UDP as well (a UDP flow is a client end's datagrams).
+        static let udp = Layers(rawValue: 16)
     }
 
     var sourceMAC = MAC48(0)
@@ -268,14 +271,19 @@ struct Packet: Sendable {
     var icmpCode: UInt8 = 0
 
     var isIPv4: Bool { kind == .ipv4 }
-    /// A live TCP segment (plain or tunnelled), not one an ICMP error quotes.
-    var isTCP: Bool { layers.contains(.tcp) && !layers.contains(.icmp) }
+    /// A transport header with ports (TCP, or UDP), live or quoted.
+    var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp]) }
+    /// A live TCP segment or UDP datagram (plain or tunnelled), not one an ICMP error quotes.
+    var isTCP: Bool { hasPorts && !layers.contains(.icmp) }
     var isPlainTCP: Bool { isTCP && !layers.contains(.ipip) }
     var isTunnelledTCP: Bool { isTCP && layers.contains(.ipip) }
-    /// A TCP connection request: SYN without ACK (plain or tunnelled).
-    var isInitialSYN: Bool { isTCP && tcpFlags & (TCPSegment.syn | TCPSegment.ack) == TCPSegment.syn }
-    /// An ICMP error that quotes a TCP segment (whose endpoints are in the inner fields).
-    var isICMPErrorAboutTCP: Bool { layers.contains(.quoted) && layers.contains(.tcp) }
+    /// A TCP connection request: SYN without ACK (plain or tunnelled); or a UDP datagram (each
+    /// is a request; a client end's first one opens its flow).
+    var isInitialSYN: Bool {
+        isTCP && (layers.contains(.udp) || tcpFlags & (TCPSegment.syn | TCPSegment.ack) == TCPSegment.syn)
+    }
+    /// An ICMP error that quotes a TCP segment or UDP datagram (whose endpoints are in the inner fields).
+    var isICMPErrorAboutTCP: Bool { layers.contains(.quoted) && hasPorts }
 
     /// Decodes Ethernet II, one optional 802.1Q tag, ARP (Ethernet/IPv4), IPv4, IP-in-IP, ICMP (with
     /// the packet an error quotes) and TCP, never reading past the end of `b` and decoding as much as
@@ -333,6 +341,11 @@ struct Packet: Sendable {
                     qt += qi.length
                     quotedProto = qi.proto
                 }
+                if quotedProto == 17, b.count >= qt + 4 {
+                    layers.insert(.udp)
+                    sourcePort = FrameDecoder.be16(b, qt)
+                    destinationPort = FrameDecoder.be16(b, qt + 2)
+                }
                 if quotedProto == 6, b.count >= qt + 4 {
                     layers.insert(.tcp)
                     sourcePort = FrameDecoder.be16(b, qt)
@@ -347,6 +360,11 @@ struct Packet: Sendable {
                 sourcePort = FrameDecoder.be16(b, t)
                 destinationPort = FrameDecoder.be16(b, t + 2)
                 tcpFlags = b[t + 13]
+            } else if carried == 17, b.count >= t + 8 {
+                layers.insert(.udp)
+                l4 = UInt16(t)
+                sourcePort = FrameDecoder.be16(b, t)
+                destinationPort = FrameDecoder.be16(b, t + 2)
             }
         default:
             return
@@ -410,7 +428,7 @@ public enum FrameDecoder {
                 packet.icmp = ICMPMessage(type: p.icmpType, code: p.icmpCode, quoted: quoted)
             } else {
                 var tcp: TCPSegment?
-                if p.isTCP {
+                if p.isTCP && p.layers.contains(.tcp) {
                     let t = Int(p.l4)
                     let dataOffset = Int(b[t + 12] >> 4) * 4
                     // The payload from the length of the IPv4 header that carries the segment.

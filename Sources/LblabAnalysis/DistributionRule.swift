@@ -17,9 +17,10 @@ extension Rules {
             case weighted([String: Int])
             /// Only the client/capture agreement is checked.
             case none
-            /// `distribution: scheduler` with a scheduler lblab has no exact rule for (the lab
-            /// validator refuses such labs): fails, naming it.
-            case noRule(Scheduler)
+            /// `distribution: scheduler`: each connection's server as the kernel's rule for this
+            /// scheduler predicts it (`SchedulerOracle`), judged one by one where the kernel is
+            /// deterministic and the run recorded what the rule reads.
+            case scheduler(Scheduler)
         }
 
         public let expectation: Expectation
@@ -32,13 +33,7 @@ extension Rules {
             let active = servers.filter { $0.weight > 0 }.map(\.name)
             let weights = Dictionary(servers.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a })
             switch spec.expect.distribution {
-            case .scheduler:
-                switch service.scheduler {
-                case .rr: return Self(expectation: .equal(servers: active))
-                case .wrr: return Self(expectation: .weighted(weights))
-                case .lc, .wlc, .sed, .nq, .sh, .dh, .lblc, .lblcr, .mh, .fo, .ovf, .twos:
-                    return Self(expectation: .noRule(service.scheduler))
-                }
+            case .scheduler: return Self(expectation: .scheduler(service.scheduler))
             case .equal: return Self(expectation: .equal(servers: active))
             case .weights: return Self(expectation: .weighted(weights))
             case .none: return Self(expectation: .none)
@@ -72,7 +67,12 @@ extension Rules {
             evidence += RuleVerdict.examples(mismatches, count: mismatchCount, of: "connections disagree")
 
             let total = fromClient.values.reduce(0, +)
-            let exp = Self.check(expectation, counts: fromClient, total: total)
+            let exp: (passed: Bool, problem: String, evidence: [String])
+            if case .scheduler(let scheduler) = expectation {
+                exp = Self.checkScheduler(scheduler, run)
+            } else {
+                exp = Self.check(expectation, counts: fromClient, total: total)
+            }
             evidence += exp.evidence
 
             var problems: [String] = []
@@ -92,9 +92,8 @@ extension Rules {
             switch e {
             case .none:
                 return (true, "no share expected", ["expected shares: none (only agreement checked)"])
-            case .noRule(let scheduler):
-                return (false, "no exact distribution rule for scheduler \(scheduler.rawValue)",
-                        ["expected shares: what scheduler \(scheduler.rawValue) guarantees, which lblab cannot predict exactly (use distribution: equal, weights or none)"])
+            case .scheduler(let scheduler):
+                return (false, "scheduler \(scheduler.rawValue) is judged from the run's connections", [])
             case .equal(let servers):
                 let listed = Set(servers)
                 let among = servers.map { counts[$0] ?? 0 }
@@ -130,6 +129,35 @@ extension Rules {
                 let problem = ok ? "weighted share holds" : (w <= 0 ? "weights sum to 0" : "weighted share broken for \(bad.joined(separator: ", "))")
                 return (ok, problem, ev)
             }
+        }
+
+        /// Every connection against the kernel's rule for `scheduler`: the first one that went
+        /// against it is named with the server expected, why, and the server it got.
+        static func checkScheduler(_ scheduler: Scheduler, _ run: AnalyzedRun) -> (passed: Bool, problem: String, evidence: [String]) {
+            let results = SchedulerOracle.judge(spec: run.spec, outcomes: run.outcomes, scheduler: scheduler)
+            var ev = ["scheduler \(SchedulerOracle.explanation(scheduler))"]
+            var problems: [String] = []
+            var good: [String] = []
+            for (service, j) in results {
+                let label = results.count > 1 ? "\(service.name): " : ""
+                ev += j.notes.map { label + "note: " + $0 }
+                if let why = j.cannotJudge {
+                    problems.append(label + "cannot judge \(scheduler.rawValue) from this run: " + why)
+                    continue
+                }
+                ev.append(label + "decisions (\(j.method); server chosen, [active/inactive seen]):")
+                ev += SchedulerOracle.compact(j).map { "  " + $0 }
+                if let w = j.firstWrong {
+                    let c = w.connection
+                    problems.append(label + "\(j.wrongCount) of \(j.judged) connections against the \(scheduler.rawValue) rule; first: \(c.label) got \(c.server ?? "no server"), expected \(w.expectedText) (\(w.reason))")
+                } else if j.judged == 0 {
+                    problems.append(label + "no connection to judge")
+                } else {
+                    good.append(label + "all \(j.judged) connections as the \(scheduler.rawValue) rule predicts (\(j.method))")
+                }
+            }
+            if results.isEmpty { problems.append("no connections to judge") }
+            return problems.isEmpty ? (true, good.joined(separator: "; "), ev) : (false, problems.joined(separator: "; "), ev)
         }
 
         static func orderedNames(_ servers: [String], _ a: [String: Int], _ b: [String: Int]) -> [String] {

@@ -204,7 +204,7 @@ public struct AnalyzedRun: Sendable {
         ownerByMAC = byMAC
         ownerByPoint = byPoint
 
-        let resolved = Self.target(spec: spec, facts: facts)
+        let resolved = Self.target(spec: spec, facts: facts, clients: outcomes.map(\.client))
         target = resolved.target
         problem = resolved.problem
 
@@ -239,7 +239,7 @@ public struct AnalyzedRun: Sendable {
         // Every frame of a flow, at every point, in any form: plain, tunnelled, or quoted by an ICMP
         // error. A frame is the flow's when one of its TCP ends is the flow's client end.
         func flowOf(_ p: Packet) -> Int32? {
-            guard p.layers.contains(.tcp) else { return nil }
+            guard p.hasPorts else { return nil }
             return number[Endpoint(address: p.innerSource, port: p.sourcePort)]
                 ?? number[Endpoint(address: p.innerDestination, port: p.destinationPort)]
         }
@@ -285,14 +285,23 @@ public struct AnalyzedRun: Sendable {
     }
 
     /// The traffic's service, VIP, client, dispatcher and servers, or why the run cannot be judged.
-    static func target(spec: LabSpec, facts: RunFacts) -> (target: Target?, problem: String?) {
+    /// The traffic's client is the run's client node, or, when the outcomes name several
+    /// clients, all of them as one: their interfaces (and so their addresses and capture points)
+    /// together, under the run's client's name.
+    static func target(spec: LabSpec, facts: RunFacts, clients: [String] = []) -> (target: Target?, problem: String?) {
         guard let service = spec.service(named: facts.service) else {
             return (nil, "the run's service \(facts.service) is not in lab \(spec.name)")
         }
         guard let vip = service.vip.ipv4 else {
             return (nil, "service \(service.name) has an IPv6 VIP \(service.vip): lblab's analysis decodes IPv4 frames only")
         }
-        guard let client = facts.node(named: facts.client) else { return (nil, "no facts for the traffic's client \(facts.client)") }
+        guard var client = facts.node(named: facts.client) else { return (nil, "no facts for the traffic's client \(facts.client)") }
+        var others: [String] = []
+        for name in clients where name != facts.client && !others.contains(name) { others.append(name) }
+        for name in others {
+            guard let node = facts.node(named: name) else { return (nil, "no facts for the traffic's client \(name)") }
+            client.interfaces += node.interfaces
+        }
         guard let dispatcher = facts.node(named: service.dispatcher) else {
             return (nil, "no facts for the dispatcher \(service.dispatcher) of service \(service.name)")
         }

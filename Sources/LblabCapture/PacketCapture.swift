@@ -5,7 +5,7 @@ import Glibc
 
 /// One activated libpcap handle on a network interface.
 ///
-/// The handle is created with `pcap_create`, then snapshot length, immediate mode, a 16 MiB kernel
+/// The handle is created with `pcap_create`, then snapshot length, immediate mode (or a batch timeout), a 16 MiB kernel
 /// buffer and promiscuous mode off are set, `pcap_activate` runs (a positive result is a warning,
 /// kept in `warning`; a negative one throws) and the handle is put in non-blocking mode.
 ///
@@ -24,7 +24,10 @@ public final class PacketCapture: @unchecked Sendable {
 
     let handle: OpaquePointer
 
-    public init(interface: String, snapshotLength: Int32 = 512, bufferSize: Int32 = 16 << 20) throws {
+    /// `batchMillis`: nil for immediate mode (each frame handed over as it arrives, a wakeup of the
+    /// reader per frame); else the kernel hands frames over in blocks, each at the latest this many
+    /// milliseconds after its first frame (few wakeups: what tcpdump does by default).
+    public init(interface: String, snapshotLength: Int32 = 512, bufferSize: Int32 = 16 << 20, batchMillis: Int32? = nil) throws {
         self.interface = interface
         self.snapshotLength = snapshotLength
         var errbuf = [CChar](repeating: 0, count: Int(lblab_pcap_errbuf_size()))
@@ -38,8 +41,12 @@ public final class PacketCapture: @unchecked Sendable {
         }
         var rc = pcap_set_snaplen(h, snapshotLength)
         if rc != 0 { let e = fail("pcap_set_snaplen", rc); pcap_close(h); throw e }
-        rc = pcap_set_immediate_mode(h, 1)
+        rc = pcap_set_immediate_mode(h, batchMillis == nil ? 1 : 0)
         if rc != 0 { let e = fail("pcap_set_immediate_mode", rc); pcap_close(h); throw e }
+        if let batchMillis {
+            rc = pcap_set_timeout(h, batchMillis)
+            if rc != 0 { let e = fail("pcap_set_timeout", rc); pcap_close(h); throw e }
+        }
         rc = pcap_set_buffer_size(h, bufferSize)
         if rc != 0 { let e = fail("pcap_set_buffer_size", rc); pcap_close(h); throw e }
         rc = pcap_set_promisc(h, 0)

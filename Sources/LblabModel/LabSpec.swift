@@ -75,6 +75,10 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var tunnel: Bool
     /// The `count:` group of the lab file this node was expanded from.
     public var group: String?
+    /// IPVS upper connection threshold of a real server (`-x`; `nil`/0: none).
+    public var upperThreshold: Int?
+    /// IPVS lower connection threshold of a real server (`-y`; `nil`/0: 3/4 of the upper).
+    public var lowerThreshold: Int?
     /// DNS labs' settings of this node (`resolver:`, `upstream:`, `cache:`, `round_robin:`, `delay_ms:`).
     public var dns: DNSNodeSpec?
 
@@ -202,9 +206,16 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var dispatcher: String
     /// The real servers behind it, in file order.
     public var servers: [String]
+    /// `-p`: a client stays on its real server while it has connections and `timeout` seconds
+    /// after; `nil`: off.
+    public var persistence: PersistenceSpec?
+    /// `-o` (UDP): every datagram is scheduled on its own; `nil` means off.
+    public var onePacket: Bool?
 
     public init(name: String, vip: IPAddress, port: UInt16, proto: TransportProtocol, scheduler: Scheduler,
-                dispatcher: String, servers: [String]) {
+                dispatcher: String, servers: [String], persistence: PersistenceSpec? = nil, onePacket: Bool? = nil) {
+        self.persistence = persistence
+        self.onePacket = onePacket
         self.name = name
         self.vip = vip
         self.port = port
@@ -218,23 +229,17 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var label: String { "\(proto.ipvsadmName) \(vip.withPort(port))" }
 }
 
-/// The traffic `lblab test` sends.
-public struct TrafficSpec: Codable, Sendable, Equatable {
-    public var connections: Int
-    public var concurrency: Int
-    /// Seconds before one connection counts as failed.
-    public var timeout: Double
-    /// The client node that sends it.
-    public var client: String
-    /// The service it goes to.
-    public var service: String
+/// Persistence of a virtual service (`ipvsadm -p TIMEOUT -M NETMASK`).
+public struct PersistenceSpec: Codable, Sendable, Equatable {
+    /// Seconds (1...31536000; ipvsadm's default is 300).
+    public var timeout: Int
+    /// Clients whose addresses agree in these leading bits share one server (32 for IPv4: each
+    /// client on its own; ipvsadm's `-M 255.255.255.255`).
+    public var prefixLength: Int
 
-    public init(connections: Int, concurrency: Int, timeout: Double, client: String, service: String) {
-        self.connections = connections
-        self.concurrency = concurrency
+    public init(timeout: Int, prefixLength: Int = 32) {
         self.timeout = timeout
-        self.client = client
-        self.service = service
+        self.prefixLength = prefixLength
     }
 }
 
@@ -355,7 +360,7 @@ extension LabSpec {
     /// and source, which may change from one `lblab test` of a running lab to the next.
     public var topology: LabSpec {
         var t = self
-        t.traffic = TrafficSpec(connections: 0, concurrency: 0, timeout: 0, client: "", service: "")
+        t.traffic = TrafficSpec(timeout: 0, phases: [])
         t.expect = ExpectSpec(distribution: .none, path: .none, arp: .none)
         t.description = ""
         t.source = nil

@@ -12,13 +12,13 @@ struct ParsedNode {
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "count"] + dnsNodeKeys
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "count", "u_threshold", "l_threshold"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
-    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "gateway", "delay_ms", "resolver"]
+    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "gateway", "u_threshold", "l_threshold", "delay_ms", "resolver"]
     /// Keys that only a real server has.
-    static let realServerKeys = ["weight", "forward", "tunnel"]
+    static let realServerKeys = ["weight", "forward", "tunnel", "u_threshold", "l_threshold"]
     /// Names lblab uses inside a lab: the switch namespace, the loopback.
     static let reservedNodeNames = ["switch", "lo"]
     static let maxGroupCount = 1024
@@ -91,6 +91,7 @@ extension LabValidator {
         node.spec.routes = try parseRoutes(key, t, interfaces: interfaces, noDefault: &node.noDefaultRoute)
         node.spec.weight = try int("\(key).weight", t["weight"], 0...65535, default: 1)
         node.spec.forward = try choice("\(key).forward", t["forward"], default: mode.defaultForwarding)
+        try parseThresholds(key, t, into: &node.spec)
         node.spec.ipForward = try bool("\(key).ip_forward", t["ip_forward"], default: role == .dispatcher)
         node.rpFilter = try t["rp_filter"].map { try int("\(key).rp_filter", $0, 0...2, default: 0) }
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }
@@ -267,6 +268,7 @@ extension LabValidator {
         if let r = t["resolver"] { node.spec.dns?.resolver = try string("\(key).resolver", r) }
         if let w = t["weight"] { node.spec.weight = try int("\(key).weight", w, 0...65535, default: 1) }
         if let f = t["forward"] { node.spec.forward = try choice("\(key).forward", f, default: node.spec.forward) }
+        try parseThresholds(key, t, into: &node.spec)
         if let f = t["ip_forward"] { node.spec.ipForward = try bool("\(key).ip_forward", f, default: node.spec.ipForward) }
         if let r = t["rp_filter"] { node.rpFilter = try int("\(key).rp_filter", r, 0...2, default: 0) }
         if let u = t["tunnel"] { node.tunnel = try bool("\(key).tunnel", u, default: true) }
@@ -276,6 +278,18 @@ extension LabValidator {
             node.spec.routes.removeAll(where: \.isDefault)
             node.spec.routes += routes
             node.noDefaultRoute = none
+        }
+    }
+
+    /// `u_threshold` / `l_threshold` (ipvsadm `-x` / `-y`): IPVS marks the real server overloaded
+    /// once its active + inactive connections reach the upper one, and clears it below the lower
+    /// one (0: below 3/4 of the upper). 0 or absent: no threshold.
+    func parseThresholds(_ key: String, _ t: LabTree, into spec: inout NodeSpec) throws {
+        if let u = t["u_threshold"] { spec.upperThreshold = try int("\(key).u_threshold", u, 0...65535, default: 0) }
+        if let l = t["l_threshold"] { spec.lowerThreshold = try int("\(key).l_threshold", l, 0...65535, default: 0) }
+        if let l = spec.lowerThreshold, l > 0, (spec.upperThreshold ?? 0) == 0 || l > spec.upperThreshold! {
+            throw fail("\(key).l_threshold", t["l_threshold"] ?? t["u_threshold"],
+                       "l_threshold \(l) needs an u_threshold at or above it", valid: "e.g. u_threshold: 4, l_threshold: 2")
         }
     }
 }

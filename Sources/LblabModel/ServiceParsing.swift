@@ -1,11 +1,9 @@
 import LblabTypes
 
 extension LabValidator {
-    static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers"]
-    static let trafficKeys = ["connections", "concurrency", "timeout", "client", "service"]
+    static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers", "persistence", "one_packet"]
+    static let persistenceKeys = ["timeout", "netmask"]
     static let expectKeys = ["distribution", "path", "arp"]
-    /// Schedulers whose distribution lblab predicts exactly today.
-    static let exactSchedulers: [Scheduler] = [.rr, .wrr]
 
     /// `service:` (one mapping) or `services:` (a list of them).
     func parseServices(_ top: LabTree, nodes: [ParsedNode]) throws -> [ServiceSpec] {
@@ -38,10 +36,6 @@ extension LabValidator {
             let vip = try address("\(key).vip", vipNode, example: "198.51.100.100")
             let port = try int("\(key).port", t["port"], 1...65535, default: 80)
             let proto: TransportProtocol = try choice("\(key).protocol", t["protocol"], default: .tcp)
-            switch proto {
-            case .tcp: break
-            case .udp: throw fail("\(key).protocol", t["protocol"], "protocol 'udp' is not supported yet", valid: "tcp")
-            }
             let scheduler: Scheduler = try choice("\(key).scheduler", t["scheduler"], default: .rr)
 
             let dispatcher: String
@@ -68,8 +62,13 @@ extension LabValidator {
                     servers.append(text)
                 }
             }
+            let persistence = try parsePersistence("\(key).persistence", t["persistence"], vip: vip)
+            let onePacket = try t["one_packet"].map { try bool("\(key).one_packet", $0, default: false) }
+            if onePacket == true, proto != .udp {
+                throw fail("\(key).one_packet", t["one_packet"], "one_packet schedules each UDP datagram on its own; this service is \(proto.rawValue)", valid: "protocol: udp, or no one_packet")
+            }
             let service = ServiceSpec(name: name, vip: vip, port: UInt16(port), proto: proto, scheduler: scheduler,
-                                      dispatcher: dispatcher, servers: servers)
+                                      dispatcher: dispatcher, servers: servers, persistence: persistence, onePacket: onePacket)
             if let other = services.first(where: { $0.name == name }) {
                 throw fail("\(key).name", t["name"] ?? t, "service name '\(name)' is used twice (also \(other.label))")
             }
@@ -107,30 +106,26 @@ extension LabValidator {
         }
     }
 
-    func parseTraffic(_ top: LabTree, nodes: [NodeSpec], services: [ServiceSpec]) throws -> TrafficSpec {
-        let t = try mapping("traffic", top["traffic"], allowed: Self.trafficKeys)
-        // One fresh client source port per connection (see TrafficGenerator.firstPort).
-        let connections = try int("traffic.connections", t?["connections"], 1...60_000, default: 100)
-        let concurrency = try int("traffic.concurrency", t?["concurrency"], 1...512, default: 8)
-        var timeout = 5.0
-        if let n = t?["timeout"], let s = try string("traffic.timeout", n) {
-            guard let v = Double(s), v > 0, v <= 300 else { throw fail("traffic.timeout", n, "'\(s)' is not a number of seconds in (0, 300]") }
-            timeout = v
-        }
-        let clients = nodes.filter { $0.role == .client }.map(\.name)
-        var client = clients[0]
-        if let c = t?["client"] {
-            client = try string("traffic.client", c)!
-            guard clients.contains(client) else { throw fail("traffic.client", c, "no client node named '\(client)'", valid: clients.joined(separator: ", ")) }
-        }
-        var service = services[0].name
-        if let s = t?["service"] {
-            service = try string("traffic.service", s)!
-            guard services.contains(where: { $0.name == service }) else {
-                throw fail("traffic.service", s, "no service named '\(service)'", valid: services.map(\.name).joined(separator: ", "))
+    /// `persistence: SECONDS` or `persistence: {timeout: SECONDS, netmask: 255.255.255.0}` (an
+    /// IPv4 mask, or a prefix length such as 24 or 64).
+    func parsePersistence(_ key: String, _ node: LabTree?, vip: IPAddress) throws -> PersistenceSpec? {
+        guard let node else { return nil }
+        let width = vip.family == .ipv4 ? 32 : 128
+        let seconds = 1...31_536_000
+        if node.scalar != nil { return PersistenceSpec(timeout: try int(key, node, seconds, default: 300), prefixLength: width) }
+        let t = try mapping(key, node, allowed: Self.persistenceKeys)!
+        let timeout = try int("\(key).timeout", t["timeout"], seconds, default: 300)
+        var prefix = width
+        if let m = t["netmask"], let text = try string("\(key).netmask", m) {
+            if let n = Int(text), (0...width).contains(n) {
+                prefix = n
+            } else if width == 32, let a = IPv4Address(text), ~a.value == 0 || (~a.value & (~a.value &+ 1)) == 0 {
+                prefix = a.value.nonzeroBitCount
+            } else {
+                throw fail("\(key).netmask", m, "'\(text)' is not a netmask", valid: width == 32 ? "e.g. 255.255.255.0 or 24" : "a prefix length 0...128, e.g. 64")
             }
         }
-        return TrafficSpec(connections: connections, concurrency: concurrency, timeout: timeout, client: client, service: service)
+        return PersistenceSpec(timeout: timeout, prefixLength: prefix)
     }
 
     func parseExpect(_ top: LabTree, services: [ServiceSpec], traffic: TrafficSpec) throws -> ExpectSpec {
@@ -139,14 +134,6 @@ extension LabValidator {
             distribution: try choice("expect.distribution", t?["distribution"], default: .scheduler),
             path: try choice("expect.path", t?["path"], default: .mode),
             arp: try choice("expect.arp", t?["arp"], default: .dispatcherOnly))
-        if expect.distribution == .scheduler, let i = services.firstIndex(where: { $0.name == traffic.service }),
-           !Self.exactSchedulers.contains(services[i].scheduler) {
-            let s = services[i]
-            let serviceTree = top["service"] ?? top["services"]?.items?[i]
-            throw fail("expect.distribution", t?["distribution"] ?? serviceTree?["scheduler"] ?? serviceTree,
-                       "lblab has no exact distribution rule for scheduler '\(s.scheduler.rawValue)' yet",
-                       valid: "equal, weights, none (or scheduler \(Self.exactSchedulers.map(\.rawValue).joined(separator: " / ")))")
-        }
         return expect
     }
 }

@@ -76,7 +76,7 @@ extension LabValidator {
             throw fail("\(key).vip", tree?["vip"], "\(service.vip) is the network or broadcast address of \(a.subnet)")
         }
         // Each client that may send to it reaches the VIP: on-link with the dispatcher, or by a route.
-        for client in spec.clients where client.name == spec.traffic.client {
+        for client in spec.clients where spec.traffic.phases.contains(where: { $0.service == service.name && $0.clients.contains(client.name) }) {
             let onLink = client.interfaces.contains { i in
                 i.addresses.contains { a in
                     a.contains(service.vip) && dispatcherSubnets.contains { $0.0 == i.segment && $0.1.subnet == a.subnet }

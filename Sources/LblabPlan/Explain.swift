@@ -20,9 +20,20 @@ extension Step {
             return c
         case .createTunnel(let ns, let name, let local): return "ip -n \(ns) link add \(name) type ipip local \(local)"
         case .addService(let ns, let s):
-            return "ip netns exec \(ns) ipvsadm -A \(s.ipvsadmService) -s \(s.scheduler.rawValue)"
+            var c = "ip netns exec \(ns) ipvsadm -A \(s.ipvsadmService) -s \(s.scheduler.rawValue)"
+            if let p = s.persistence {
+                c += " -p \(p)"
+                if let m = s.persistencePrefix, m != s.address.family.bitWidth {
+                    c += " -M " + (s.address.family == .ipv4 ? IPv4Address(s.netmask).description : String(m))
+                }
+            }
+            if s.onePacket == true { c += " -o" }
+            return c
         case .addDestination(let ns, let s, let d):
-            return "ip netns exec \(ns) ipvsadm -a \(s.ipvsadmService) -r \(d.address.withPort(d.port)) \(d.forward.ipvsadmFlag) -w \(d.weight)"
+            var c = "ip netns exec \(ns) ipvsadm -a \(s.ipvsadmService) -r \(d.address.withPort(d.port)) \(d.forward.ipvsadmFlag) -w \(d.weight)"
+            if let u = d.upperThreshold, u > 0 { c += " -x \(u)" }
+            if let l = d.lowerThreshold, l > 0 { c += " -y \(l)" }
+            return c
         case .startAgent(let ns, let node, let port, let proto):
             return "ip netns exec \(ns) lblab-agent --name \(node) --\(proto.rawValue) \(port) &   # lblab's built-in server"
         case .startDaemon(let ns, let node, let d):

@@ -76,11 +76,14 @@ public enum Planner {
               node.ipForward ? "forwarding on (the article: echo 1 > /proc/sys/net/ipv4/ip_forward); NAT replies pass the FORWARD path"
                              : "forwarding OFF: NAT replies cannot pass the dispatcher")
         for s in services {
-            let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler)
+            let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler,
+                                         persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength,
+                                         onePacket: s.onePacket)
             b.add(.addService(namespace: ns, service: service), "the virtual service \(s.name), scheduler \(s.scheduler.rawValue)")
             for name in s.servers {
                 guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node) else { continue }
-                let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight)
+                let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight,
+                                              upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold)
                 b.add(.addDestination(namespace: ns, service: service, destination: dest),
                       "real server \(rs.name), forwarding \(rs.forward.rawValue) (\(rs.forward.ipvsadmFlag)), weight \(rs.weight)")
             }
@@ -127,12 +130,14 @@ public enum Planner {
             }
         }
         if node.ipForward { b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: "1"), "forwarding on") }
-        // One server per port the node's services use.
+        // One agent per port the node's services use: it serves TCP and UDP on it (the step names
+        // the protocol of the first service on the port).
         var ports: [(UInt16, TransportProtocol)] = []
-        for s in services where !ports.contains(where: { $0 == (s.port, s.proto) }) { ports.append((s.port, s.proto)) }
+        for s in services where !ports.contains(where: { $0.0 == s.port }) { ports.append((s.port, s.proto)) }
         for (port, proto) in ports {
             b.add(.startAgent(namespace: ns, node: node.name, port: port, proto: proto),
-                  "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
+                  proto == .udp ? "the built-in UDP echo of \(node.name) on port \(port), answering each datagram with its name, on every address, the VIP included"
+                                : "the built-in HTTP server of \(node.name) on port \(port), answering with its name on every address, the VIP included")
         }
     }
 

@@ -86,12 +86,34 @@ public struct PlannedService: Codable, Sendable, Equatable {
     public var address: IPAddress
     public var port: UInt16
     public var scheduler: Scheduler
+    /// `-p`: the persistence timeout in seconds (`nil`: no persistence).
+    public var persistence: Int?
+    /// `-M`: the persistence netmask as a prefix length (`nil`: the whole address).
+    public var persistencePrefix: Int?
+    /// `-o`: one-packet scheduling (UDP).
+    public var onePacket: Bool?
 
-    public init(proto: TransportProtocol, address: IPAddress, port: UInt16, scheduler: Scheduler) {
+    public init(proto: TransportProtocol, address: IPAddress, port: UInt16, scheduler: Scheduler,
+                persistence: Int? = nil, persistencePrefix: Int? = nil, onePacket: Bool? = nil) {
         self.proto = proto
         self.address = address
         self.port = port
         self.scheduler = scheduler
+        self.persistence = persistence
+        self.persistencePrefix = persistencePrefix
+        self.onePacket = onePacket
+    }
+
+    /// `IP_VS_SVC_F_*`: PERSISTENT 0x1, ONEPACKET 0x4.
+    public var flags: UInt32 { (persistence != nil ? 0x1 : 0) | (onePacket == true ? 0x4 : 0) }
+    /// What the kernel takes as NETMASK: an IPv4 mask, or an IPv6 prefix length.
+    public var netmask: UInt32 {
+        switch address.family {
+        case .ipv4:
+            let p = persistencePrefix ?? 32
+            return p == 0 ? 0 : UInt32.max << UInt32(32 - p)
+        case .ipv6: return UInt32(persistencePrefix ?? 128)
+        }
     }
 }
 
@@ -101,12 +123,17 @@ public struct PlannedDestination: Codable, Sendable, Equatable {
     public var port: UInt16
     public var forward: Forwarding
     public var weight: Int
+    /// `-x` / `-y` (`nil`: 0, none).
+    public var upperThreshold: Int?
+    public var lowerThreshold: Int?
 
-    public init(address: IPAddress, port: UInt16, forward: Forwarding, weight: Int) {
+    public init(address: IPAddress, port: UInt16, forward: Forwarding, weight: Int, upperThreshold: Int? = nil, lowerThreshold: Int? = nil) {
         self.address = address
         self.port = port
         self.forward = forward
         self.weight = weight
+        self.upperThreshold = upperThreshold
+        self.lowerThreshold = lowerThreshold
     }
 }
 

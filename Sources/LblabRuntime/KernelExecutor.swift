@@ -127,7 +127,7 @@ final class KernelExecutor: StepExecutor {
         if !creating.isEmpty {
             var agentsIn: [String: [Prefetcher.Agent]] = [:]
             if Processes.agentExecutable != nil {
-                for case .startAgent(let ns, let node, let port, .tcp) in steps {
+                for case .startAgent(let ns, let node, let port, _) in steps {
                     agentsIn[ns, default: []].append(.init(node: node, port: port))
                 }
             }
@@ -274,15 +274,14 @@ final class KernelExecutor: StepExecutor {
             guard let v4 = local.ipv4 else { throw RuntimeError.system("create ipip tunnel \(name): IPv6 tunnels are not supported yet", EAFNOSUPPORT) }
             try handles.route(ns).createIPIPTunnel(name: name, local: v4)
         case .addService(let ns, let s):
-            try handles.ipvs(ns).addService(IPVSService(key: s.key, scheduler: s.scheduler))
+            try handles.ipvs(ns).addService(IPVSService(key: s.key, scheduler: s.scheduler, flags: s.flags,
+                                                        timeout: UInt32(s.persistence ?? 0), netmask: s.netmask))
         case .addDestination(let ns, let s, let d):
             try handles.ipvs(ns).addDestination(
-                IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight)), to: s.key)
-        case .startAgent(let ns, let node, let port, let proto):
-            switch proto {
-            case .tcp: break
-            case .udp: throw RuntimeError.system("start the agent of \(node): UDP agents are not supported yet", EPROTONOSUPPORT)
-            }
+                IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight),
+                                upperThreshold: UInt32(d.upperThreshold ?? 0), lowerThreshold: UInt32(d.lowerThreshold ?? 0)), to: s.key)
+        case .startAgent(let ns, let node, let port, _):
+            // One agent serves both protocols on its port (lblab_agent_serve).
             let key = AgentKey(node: node, port: port)
             let agent = try prefetcher?.agent(key, in: ns)?.get()
                 ?? Processes.spawnAgent(in: try handles.namespace(ns), port: port, nodeName: node)

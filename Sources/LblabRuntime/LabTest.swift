@@ -88,29 +88,28 @@ extension LabRuntime {
         let facts = try runFacts(spec, target, handles: handles)
         let state = try store.load(spec.name)
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
-        let clientNS = LabNames.namespace(lab: spec.name, node: target.client.name)
-        // A fresh ARP exchange for the VIP in every run, so the ARP rule always has evidence.
-        for i in target.client.interfaces { try handles.route(clientNS).deleteNeighbour(target.service.vip, link: i.name) }
-
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
         let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
-            try Dictionary(uniqueKeysWithValues: ports.map { ($0, try PacketCapture(interface: $0, bufferSize: Self.captureBuffer(points: ports.count))) })
+            try Dictionary(uniqueKeysWithValues: ports.map {
+                ($0, try PacketCapture(interface: $0, bufferSize: Self.captureBuffer(points: ports.count), batchMillis: Self.captureBatchMillis))
+            })
         }
         let recorder = CaptureRecorder(captures: captures)
         try recorder.start()
 
-        let client = try handles.namespace(clientNS)
-        let generator = TrafficGenerator(address: target.service.vip.description, port: target.service.port,
-                                         connections: spec.traffic.connections, concurrency: spec.traffic.concurrency,
-                                         timeout: spec.traffic.timeout)
-        let tTraffic = Date()
-        let results = generator.run { count in try client.run { try TrafficGenerator.openSockets(count) } }
-        let trafficSeconds = Date().timeIntervalSince(tTraffic)
+        let traffic: TrafficRun
+        do {
+            traffic = try runTraffic(spec, handles: handles)
+        } catch {
+            _ = recorder.stop()
+            throw error
+        }
+        let trafficSeconds = traffic.seconds
         let tStop = Date()
         let captured = recorder.stop()
         progress?(String(format: "%d connections in %.2f s; captured %d frames on %d interfaces (capture drained %.2f s after the traffic)",
-                         results.count, trafficSeconds, captured.frames.values.map(\.count).reduce(0, +), captured.frames.count,
+                         traffic.outcomes.count, trafficSeconds, captured.frames.values.map(\.count).reduce(0, +), captured.frames.count,
                          Date().timeIntervalSince(tStop)))
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -121,10 +120,7 @@ extension LabRuntime {
             files[point] = path
         }
 
-        let outcomes = results.map {
-            ConnectionOutcome(client: target.client.name, localAddress: $0.localAddress.flatMap(IPAddress.init), localPort: $0.localPort,
-                              service: target.service.name, server: $0.server, error: $0.error, start: $0.start, latency: $0.latency)
-        }
+        let outcomes = traffic.outcomes
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
         var analysis = Self.analyze(record, captures: captured.frames)
@@ -134,7 +130,7 @@ extension LabRuntime {
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
-                          totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(results.filter { $0.error == nil }.map(\.latency)),
+                          totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(outcomes.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
     }
 
@@ -145,6 +141,11 @@ extension LabRuntime {
                                           : "\(dead.count) server process(es) of the lab were not running: this run is not that lab",
                     evidence: dead)
     }
+
+    /// Captures hand frames over in blocks at most this late (not one wakeup of the capture thread
+    /// per frame, which took CPU from the traffic on a 2-CPU machine); the recorder stops once no
+    /// block came for its quiet period (0.2 s), longer than this.
+    static let captureBatchMillis: Int32 = 50
 
     /// The kernel buffer of each capture point: 16 MiB for a small lab, shrinking so all of them
     /// together stay near 128 MiB (a 64-server lab would otherwise pin 1 GiB of the VM's 2 GiB),
@@ -192,7 +193,8 @@ extension LabRuntime {
     }
 }
 
-/// Where `lblab test` sends its traffic: the lab's traffic client, service and that service's dispatcher.
+/// Where `lblab test` sends its traffic: the first phase's first client, its service and that
+/// service's dispatcher (what the run's facts name).
 struct TrafficTarget {
     var client: NodeSpec
     var service: ServiceSpec

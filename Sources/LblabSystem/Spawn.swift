@@ -27,14 +27,17 @@ extension Processes {
         return nil
     }
 
-    /// Whether `pid`, alive, has a socket bound to `port` (UDP, or TCP listening) in its network namespace.
+    /// Whether `pid`, alive, has a socket bound to `port` (UDP, or TCP listening) in its network
+    /// namespace, IPv4 or IPv6 (lblab's agent listens on one IPv6 socket that takes IPv4 too).
     public static func isServing(_ pid: Int32, port: UInt16, udp: Bool) -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(udp ? "udp" : "tcp")", encoding: .utf8) else { return false }
         let wanted = String(format: ":%04X", port)
-        for line in text.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: " ")
-            guard f.count > 3, f[1].hasSuffix(wanted) else { continue }
-            if udp || f[3] == "0A" { return true }
+        for file in udp ? ["udp", "udp6"] : ["tcp", "tcp6"] {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ")
+                guard f.count > 3, f[1].hasSuffix(wanted) else { continue }
+                if udp || f[3] == "0A" { return true }
+            }
         }
         return false
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LblabAnalysis
 import LblabModel
 import LblabPlan
 import LblabRuntime
@@ -64,8 +65,12 @@ enum Describe {
         ]
         if s.mode.usesIPVS { out.append("services:") }
         for v in s.services {
+            var options = ""
+            if let p = v.persistence { options += ", persistence: {timeout: \(p.timeout), netmask: \(p.prefixLength)}" }
+            if v.onePacket == true { options += ", one_packet: true" }
             out.append("  - {name: \(v.name), vip: \(v.vip), port: \(v.port), protocol: \(v.proto.rawValue), scheduler: \(v.scheduler.rawValue), "
-                       + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]}")
+                       + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]\(options)}")
+            out.append("    # " + SchedulerOracle.explanation(v.scheduler))
         }
         if s.mode.usesIPVS { out.append("arp_fix: \(s.arpFix)") }
         out.append("nodes:")
@@ -83,6 +88,8 @@ enum Describe {
             switch n.role {
             case .real:
                 fields += ["weight: \(n.weight)", "forward: \(n.forward.rawValue)"]
+                if let u = n.upperThreshold, u > 0 { fields.append("u_threshold: \(u)") }
+                if let l = n.lowerThreshold, l > 0 { fields.append("l_threshold: \(l)") }
                 if n.forward == .tunnel { fields.append("tunnel: \(n.tunnel)") }
             case .client:
                 if let r = n.dns?.resolver { fields.append("resolver: \(r)") }
@@ -103,10 +110,29 @@ enum Describe {
             out.append("expect: {distribution: \(s.expect.distribution.rawValue), errors: \((s.expect.errors ?? .none).rawValue), cache: \((s.expect.cache ?? .any).rawValue)}")
             return out.joined(separator: "\n")
         }
-        for f in s.faults ?? [] { out.append("faults: - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
-        let t = s.traffic
-        out.append("traffic: {connections: \(t.connections), concurrency: \(t.concurrency), timeout: \(t.timeout), client: \(t.client), service: \(t.service)}")
+        out += Self.traffic(s.traffic)
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")
         return out.joined(separator: "\n")
+    }
+
+    /// `traffic:` as a lab file gives it: one line for one phase, else the list of phases.
+    static func traffic(_ t: TrafficSpec) -> [String] {
+        func fields(_ p: TrafficPhase, named: Bool) -> String {
+            var f = named ? ["name: \(p.name)"] : []
+            f += ["clients: [\(p.clients.joined(separator: ", "))]", "service: \(p.service)", "connections: \(p.connections)",
+                  "concurrency: \(p.concurrency)"]
+            switch p.hold {
+            case .none: break
+            case .seconds(let s): f.append("hold: \(s)")
+            case .untilPhase(let i): f.append("hold: {until: \(i < t.phases.count ? t.phases[i].name : "end")}")
+            case .end: f.append("hold: {until: end}")
+            }
+            if p.trace { f.append("trace: true") }
+            if p.pause > 0 { f.append("pause: \(p.pause)") }
+            if p.datagramsPerSocket > 1 { f.append("datagrams_per_socket: \(p.datagramsPerSocket)") }
+            return f.joined(separator: ", ")
+        }
+        if t.phases.count == 1 { return ["traffic: {\(fields(t.phases[0], named: false)), timeout: \(t.timeout)}"] }
+        return ["traffic:", "  timeout: \(t.timeout)", "  phases:"] + t.phases.map { "    - {\(fields($0, named: true))}" }
     }
 }

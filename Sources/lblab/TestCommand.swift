@@ -58,7 +58,8 @@ struct Test: ParsableCommand {
         }
         if !output.json {
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
-            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.connections) connections (concurrency \(spec.traffic.concurrency)) from \(spec.traffic.client)")
+            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.summary)")
+            print("  " + SchedulerOracle.explanation(service.scheduler))
         }
         let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
             if !output.json { print(line) }

@@ -12,7 +12,7 @@ import LblabTypes
         ("segments: [front, back]", "segments: [front, back, Back]"),
         ("segments: [front, back]", "segments: [front, back, spare]"),
         ("{vip: 198.51.100.100}", "{vip: 198.51.100.100, port: 0}"),
-        ("{vip: 198.51.100.100}", "{vip: 198.51.100.100, scheduler: lc}"),
+        ("{vip: 198.51.100.100}", "{vip: 198.51.100.100, persistence: {timeout: 0}}"),
         ("{vip: 198.51.100.100}", "{vip: 203.0.113.100}"),
         ("{vip: 198.51.100.100}", "{vip: 198.51.100.100, servers: [c]}"),
         ("c: {role: client, segment: front,", "c: {role: client, segment: back,"),

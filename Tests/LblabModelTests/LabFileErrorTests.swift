@@ -306,7 +306,7 @@ import LblabTypes
         #expect(e.key == "traffic.client" && e.file == "--set client=c3" && e.valid == "c1, c2")
         let inFile = try #require(labError(text + "\ntraffic: {client: d}"))
         checkNames(inFile, key: "traffic.client", line: 7)
-        #expect(inFile.problem == "no client node named 'd'")
+        #expect(inFile.problem == "node 'd' is a dispatcher, not a client")
     }
 
     @Test(arguments: [("client", "client"), ("dispatcher", "dispatcher"), ("rs1", "real")])
@@ -367,16 +367,15 @@ import LblabTypes
         #expect(e.problem.contains(port))
     }
 
-    @Test func udpNotSupported() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100, protocol: udp}
+    @Test func udpServiceParses() throws {
+        let spec = try parse("""
+            service: {vip: 10.0.0.100, port: 53, protocol: udp}
             nodes:
               client: {role: client, address: 10.0.0.10/24}
               dispatcher: {role: dispatcher, address: 10.0.0.2/24}
               rs1: {role: real, address: 10.0.0.21/24}
-            """))
-        checkNames(e, key: "service.protocol", line: 1)
-        #expect(e.valid == "tcp")
+            """)
+        #expect(spec.services[0].proto == .udp && spec.services[0].label == "UDP 10.0.0.100:53")
     }
 
     // MARK: nodes
@@ -517,32 +516,18 @@ import LblabTypes
         #expect(e.problem.contains("My_Lab"))
     }
 
-    @Test func schedulerDistributionNeedsRROrWRR() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100, scheduler: lc}
-            nodes:
-              client: {role: client, address: 10.0.0.10/24}
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-              rs1: {role: real, address: 10.0.0.21/24}
-            expect: {distribution: scheduler}
-            """))
-        checkNames(e, key: "expect.distribution", line: 6)
-        #expect(e.problem.contains("lc"))
-        let valid = try #require(e.valid)
-        #expect(valid.contains("equal"))
-        #expect(valid.contains("none"))
-    }
-
-    @Test func defaultDistributionWithLCIsAlsoAnError() throws {
-        let e = try #require(labError("""
-            service: {vip: 10.0.0.100, scheduler: lc}
-            nodes:
-              client: {role: client, address: 10.0.0.10/24}
-              dispatcher: {role: dispatcher, address: 10.0.0.2/24}
-              rs1: {role: real, address: 10.0.0.21/24}
-            """))
-        #expect(e.key == "expect.distribution")
-        #expect(e.line == 1, "no expect key: points at the scheduler line")
+    @Test func schedulerDistributionIsValidForEveryScheduler() throws {
+        for scheduler in Scheduler.allCases {
+            let spec = try LabFile.parse("""
+                service: {vip: 10.0.0.100, scheduler: \(scheduler.rawValue)}
+                nodes:
+                  client: {role: client, address: 10.0.0.10/24}
+                  dispatcher: {role: dispatcher, address: 10.0.0.2/24}
+                  rs1: {role: real, address: 10.0.0.21/24}
+                expect: {distribution: scheduler}
+                """, file: "labs/ok.yaml")
+            #expect(spec.services[0].scheduler == scheduler && spec.expect.distribution == .scheduler)
+        }
     }
 
     @Test(arguments: ["equal", "weights", "none"])

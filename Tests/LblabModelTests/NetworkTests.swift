@@ -29,7 +29,7 @@ import LblabTypes
         // r2 is on back, its dispatcher only on front: the segments parsed, the topology check ran.
         #expect(e.problem.contains("real server r2 shares no subnet and segment with its dispatcher d (198.51.100.0/24 on front)"))
         let spec = try parse(lab(segments: segments).replacingOccurrences(of: "r2: {role: real, segment: back", with: "r2: {role: real, segment: front")
-                             + "\n  x: {role: client, segment: back, address: 192.0.2.1/24}")
+                             + "\n  x: {role: client, segment: back, address: 192.0.2.1/24}\ntraffic: {client: c}")
         #expect(spec.segments.map(\.name) == ["front", "back"])
     }
 

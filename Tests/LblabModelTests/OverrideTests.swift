@@ -99,8 +99,12 @@ import LblabTypes
         #expect(spec.name == "renamed")
     }
 
-    @Test func lcNeedsAnotherDistribution() throws {
-        #expect(loadError("dr-basic", overrides: ["scheduler=lc"])?.key == "expect.distribution")
+    /// `--set scheduler=X` works on any lab: every scheduler has an oracle for `distribution: scheduler`.
+    @Test func anySchedulerCanBeSet() throws {
+        for s in Scheduler.allCases {
+            let spec = try drBasic(["scheduler=\(s.rawValue)"])
+            #expect(spec.services[0].scheduler == s && spec.expect.distribution == .scheduler)
+        }
         #expect(try drBasic(["scheduler=lc", "distribution=equal"]).services[0].scheduler == .lc)
     }
 

@@ -49,8 +49,8 @@ import LblabTypes
         ("  - {vip: 10.0.0.100, dispatcher: d1}\n  - {vip: 10.0.0.100, dispatcher: d1, scheduler: wrr}", "services[1].vip", 10,
          "TCP 10.0.0.100:80 on d1 is given twice (also service svc1)", nil),
         ("  - {vip: 10.0.0.100, dispatcher: d1, name: Web}", "services[0].name", 9, "'Web' cannot name a service", "1-15 of a-z and 0-9, starting with a letter"),
-        ("  - {vip: 10.0.0.100, dispatcher: d1, protocol: udp}", "services[0].protocol", 9, "protocol 'udp' is not supported yet", "tcp"),
-        ("  - {vip: 10.0.0.100, dispatcher: d1, colour: red}", "services[0].colour", 9, "unknown key 'colour'", "name, vip, port, protocol, scheduler, dispatcher, servers"),
+        ("  - {vip: 10.0.0.100, dispatcher: d1, protocol: sctp}", "services[0].protocol", 9, "unknown protocol 'sctp'", "tcp, udp"),
+        ("  - {vip: 10.0.0.100, dispatcher: d1, colour: red}", "services[0].colour", 9, "unknown key 'colour'", "name, vip, port, protocol, scheduler, dispatcher, servers, persistence, one_packet"),
         ("  - {dispatcher: d1}", "services[0].vip", 9, "missing", "an IPv4 address such as 198.51.100.100"),
         ("  - {vip: 10.0.0.2, dispatcher: d1}", "nodes.d1.address", 3, "10.0.0.2 is already used by service svc1", nil),
     ] as [(String, String, Int, String, String?)])
@@ -84,18 +84,14 @@ import LblabTypes
         #expect(e.key == "traffic.service" && e.line == 11)
         #expect(e.problem == "no service named 'db'" && e.valid == "web, api")
         let c = try #require(labError(lab(services, extra: "traffic: {client: r1}")))
-        #expect(c.key == "traffic.client" && c.line == 11 && c.problem == "no client node named 'r1'" && c.valid == "c")
+        #expect(c.key == "traffic.client" && c.line == 11 && c.problem == "node 'r1' is a real server, not a client" && c.valid == "c")
     }
 
-    /// The distribution rule is checked against the scheduler of the service the traffic goes to.
-    @Test func distributionRuleFollowsTheTrafficsService() throws {
+    /// `distribution: scheduler` is valid for every scheduler: each has an oracle.
+    @Test func distributionSchedulerIsValidForEveryScheduler() throws {
         let services = "  - {name: web, vip: 10.0.0.100, dispatcher: d1}\n  - {name: api, vip: 10.0.0.101, dispatcher: d2, scheduler: lc}"
         #expect(try parse(lab(services)).services.map(\.scheduler) == [.rr, .lc])
-        let e = try #require(labError(lab(services, extra: "traffic: {service: api}")))
-        #expect(e.key == "expect.distribution")
-        #expect(e.line == 10, "points at the scheduler of the service the traffic goes to (the second item)")
-        #expect(e.problem == "lblab has no exact distribution rule for scheduler 'lc' yet")
-        #expect(e.valid == "equal, weights, none (or scheduler rr / wrr)")
+        #expect(try parse(lab(services, extra: "traffic: {service: api}")).expect.distribution == .scheduler)
     }
 }
 

@@ -21,19 +21,31 @@ int lblab_netns_create(const char *dir, const char *name);
 int lblab_netns_delete(const char *path);
 
 /// Forks a process that enters the namespace `nsfd`, starts a new session, names itself
-/// `lblab-agent`, listens on TCP `port` on every address and answers each HTTP request with
-/// `body`. Returns the pid once the socket listens (the child reports readiness over a pipe),
+/// `lblab-agent`, serves `port` as `lblab_agent_serve` says. Returns the pid once the socket listens (the child reports readiness over a pipe),
 /// or -1 with errno set to the child's failure (e.g. EADDRINUSE).
 pid_t lblab_spawn_http_agent(int nsfd, uint16_t port, const char *node_name);
 
 /// The agent's whole HTTP response for `node_name` into `buf`; its length, or -1 if it does not fit.
 int lblab_agent_response(char *buf, size_t size, const char *node_name);
 
-/// A TCP socket listening on `port` on every IPv4 address (SO_REUSEADDR); -1 with errno on error.
-int lblab_agent_listen(uint16_t port);
+/// What one agent serves on one port, on every address (IPv4 and IPv6): HTTP over TCP (each
+/// request answered with the node's name, then closed; a request for `/hold` kept open until the
+/// client closes it) and UDP (each datagram answered with `X-Lblab-Node: NAME\n` and the datagram).
+struct lblab_agent {
+    const char *name;
+    /// The listening TCP socket (IPv6 taking IPv4 too, or IPv4 where the kernel has no IPv6).
+    int tcp;
+    /// The UDP sockets (-1: none; IPv6 only where the kernel has it).
+    int udp4, udp6;
+    /// `--delay-ms`: milliseconds to wait before each HTTP answer (a DNS lab's slow server; 0: none).
+    long delay_ms;
+};
 
-/// Serves forever: reads each request up to its blank line, answers `resp`, closes.
-void lblab_agent_serve(int lfd, const char *resp, size_t resp_len);
+/// Opens the agent's sockets on `port`: 0, or the errno of the first that failed (none left open).
+int lblab_agent_open(struct lblab_agent *agent, const char *name, uint16_t port);
+
+/// Serves forever, one epoll loop: a held connection never stops the others.
+void lblab_agent_serve(const struct lblab_agent *agent);
 
 /// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]`.
 int lblab_agent_main(int argc, char **argv);

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+@testable import LblabRuntime
+
+/// Each run on a running lab starts its source ports after the previous run's, wrapping to the
+/// first port when a run would not fit.
+@Suite struct SourcePortsTests {
+    @Test func runsFollowEachOtherAndWrap() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lblab-ports-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let ports = SourcePorts(file: file)
+        #expect(ports.take(100) == 2000)
+        #expect(ports.take(2000) == 2100)
+        #expect(ports.take(1) == 4100)
+        #expect(ports.take(62_000) == 2000, "4101 + 62000 passes 65535: back to the first port")
+        #expect(ports.take(10) == 64_000)
+        try "garbage".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ports.take(5) == 2000)
+    }
+}
