@@ -28,7 +28,7 @@ int lblab_agent_response(char *buf, size_t size, const char *node_name) {
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: lblab-agent --name NODE [--port PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]\n"
+            "usage: lblab-agent --name NODE [--port|--tcp|--udp PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]\n"
             "       lblab-agent --launch < LINES\n"
             "lblab's built-in server: answers every HTTP request on TCP PORT (default 80), on every address,\n"
             "with the node's name (header X-Lblab-Node and body), and closes (a request for /hold stays open\n"
@@ -181,7 +181,7 @@ int lblab_agent_main(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (strcmp(a, "--name") == 0) name = v;
-        else if (strcmp(a, "--port") == 0 || strcmp(a, "--tcp") == 0) port = strtol(v, NULL, 10);
+        else if (strcmp(a, "--port") == 0 || strcmp(a, "--tcp") == 0 || strcmp(a, "--udp") == 0) port = strtol(v, NULL, 10);
         else if (strcmp(a, "--netns") == 0) netns = v;
         else if (strcmp(a, "--netns-fd") == 0) nsfd = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--ready-fd") == 0) ready = (int)strtol(v, NULL, 10);

@@ -7,7 +7,10 @@ extension Rules {
     /// point, a sender outside the lab at the point where it was seen most.
     public struct ARP: VerdictRule {
         public static let name = "arp"
-        public static func selected(by spec: LabSpec) -> Self? { spec.expect.arp == .dispatcherOnly ? Self() : nil }
+        /// Selected for an IPv4 VIP (an IPv6 VIP gets `ndp`, the same expectation over NDP).
+        public static func selected(by spec: LabSpec) -> Self? {
+            spec.expect.arp == .dispatcherOnly && spec.trafficVIPFamily == .ipv4 ? Self() : nil
+        }
 
         public func judge(_ run: AnalyzedRun) -> RuleVerdict {
             guard let t = run.target else { return RuleVerdict(rule: Self.name, passed: false, summary: run.problem ?? "", evidence: []) }
@@ -60,4 +63,9 @@ extension Rules {
             return RuleVerdict(rule: Self.name, passed: passed, summary: summary, evidence: evidence)
         }
     }
+}
+
+extension LabSpec {
+    /// The family of the VIP the lab's traffic goes to (IPv4 when the service is not found).
+    var trafficVIPFamily: IPFamily { service(named: traffic.service)?.vip.family ?? services.first?.vip.family ?? .ipv4 }
 }

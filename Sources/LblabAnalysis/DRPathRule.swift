@@ -73,10 +73,11 @@ extension Rules {
                 violations.append("flow \(flow): " + problems.joined(separator: "; "))
             }
 
-            // (d) nothing sourced from the VIP on the dispatcher's wire.
+            // (d) nothing sourced from the VIP on the dispatcher's wire (but the dispatcher's own
+            // neighbour discovery for it: an IPv6 advertisement comes from the address it advertises).
             var vipSenders: [MAC48: Int] = [:]
             for point in AnalyzedRun.points(of: t.dispatcher) {
-                for p in run.packets(point) where p.isIPv4 && p.source == t.vip { vipSenders[p.sourceMAC, default: 0] += 1 }
+                for p in run.packets(point) where p.isIP && !p.isNDP && p.source == t.vip { vipSenders[p.sourceMAC, default: 0] += 1 }
             }
             var vipOnDispatcher: [String: Int] = [:]
             for (mac, n) in vipSenders { vipOnDispatcher[run.label(mac), default: 0] += n }
@@ -97,7 +98,7 @@ extension Rules {
             let passed = n > 0 && okA == n && okB == n && okC == n && dCount == 0 && missing.isEmpty
             let summary: String
             if passed { summary = "all \(n) flows in via \(t.dispatcher.name), out directly from one real server" }
-            else if n == 0 { summary = "no client flows (SYN to \(t.vip):\(t.port)) on the client's point" }
+            else if n == 0 { summary = "no client flows (SYN to \(t.vip.ip.withPort(t.port))) on the client's point" }
             else {
                 var parts: [String] = []
                 if okA < n { parts.append("\(n - okA) flows not relayed by \(t.dispatcher.name)") }

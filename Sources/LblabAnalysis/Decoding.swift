@@ -180,7 +180,8 @@ public struct DecodedFrame: Sendable, Equatable {
     public enum Payload: Sendable, Equatable {
         case arp(ARPPacket)
         case ipv4(IPv4Packet)
-        /// Anything else, including ARP/IPv4 too short (or malformed) to decode.
+        case ipv6(IPv6Packet)
+        /// Anything else, including ARP/IPv4/IPv6 too short (or malformed) to decode.
         case other(etherType: UInt16)
     }
 
@@ -198,7 +199,8 @@ public struct DecodedFrame: Sendable, Equatable {
 
     public var arp: ARPPacket? { if case .arp(let a) = payload { return a } else { return nil } }
     public var ipv4: IPv4Packet? { if case .ipv4(let p) = payload { return p } else { return nil } }
-    public var tcp: TCPSegment? { ipv4?.tcp }
+    public var ipv6: IPv6Packet? { if case .ipv6(let p) = payload { return p } else { return nil } }
+    public var tcp: TCPSegment? { ipv4?.tcp ?? ipv6?.tcp }
 }
 
 /// A 48-bit Ethernet address in one integer: compared and hashed without the heap array that
@@ -217,17 +219,20 @@ struct MAC48: Hashable, Sendable, Comparable {
 /// allocation). `FrameDecoder.decode` builds the public `DecodedFrame` from it, so both read a frame
 /// the same way.
 ///
-/// The "inner" fields describe the packet that carries the TCP segment: the IPv4 header itself for
-/// plain TCP, the inner header of IP-in-IP, or the packet an ICMP error quotes (innermost header,
-/// through IP-in-IP). The flows are found by those inner endpoints in every form.
+/// The "inner" fields describe the packet that carries the TCP segment: the IP header itself for
+/// plain TCP, the inner header of IP-in-IP, or the packet an ICMP (or ICMPv6) error quotes
+/// (innermost header, through IP-in-IP). The flows are found by those inner endpoints in every
+/// form. Addresses of both families are `WireAddress`es (IPv4 mapped), so IPv4 and IPv6 flows are
+/// indexed alike.
 struct Packet: Sendable {
     enum Kind: UInt8, Sendable {
         /// Shorter than an Ethernet header.
         case runt
-        /// Neither ARP nor IPv4, or ARP/IPv4 too short or malformed to decode.
+        /// Neither ARP, IPv4 nor IPv6, or too short or malformed to decode.
         case other
         case arp
         case ipv4
+        case ipv6
     }
 
     /// What an IPv4 packet carries.
@@ -237,6 +242,7 @@ struct Packet: Sendable {
         static let tcp = Layers(rawValue: 1)
         /// IP-in-IP: the TCP (or the quoted packet) sits inside an inner IPv4 header.
         static let ipip = Layers(rawValue: 2)
+        /// ICMP (IPv4) or ICMPv6 (IPv6), by `kind`.
         static let icmp = Layers(rawValue: 4)
         /// An ICMP error: the inner fields describe the packet it quotes.
         static let quoted = Layers(rawValue: 8)
@@ -247,30 +253,32 @@ struct Packet: Sendable {
 
     var sourceMAC = MAC48(0)
     var destinationMAC = MAC48(0)
-    /// The (outer) IPv4 source address; for ARP, the sender's protocol address.
-    var source = IPv4Address(0)
-    /// The (outer) IPv4 destination address; for ARP, the target's protocol address.
-    var destination = IPv4Address(0)
+    /// The (outer) IP source address; for ARP, the sender's protocol address.
+    var source = WireAddress.zero
+    /// The (outer) IP destination address; for ARP, the target's protocol address.
+    var destination = WireAddress.zero
     /// The addresses of the packet that carries the TCP segment (see the type's documentation).
-    var innerSource = IPv4Address(0)
-    var innerDestination = IPv4Address(0)
+    var innerSource = WireAddress.zero
+    var innerDestination = WireAddress.zero
     var sourcePort: UInt16 = 0
     var destinationPort: UInt16 = 0
     /// The EtherType after at most one 802.1Q tag.
     var etherType: UInt16 = 0
-    /// Offset of the ARP or IPv4 header.
+    /// Offset of the ARP, IPv4 or IPv6 header.
     var l3: UInt16 = 0
-    /// Offset of the TCP header (live TCP) or of the ICMP header.
+    /// Offset of the TCP header (live TCP) or of the ICMP / ICMPv6 header.
     var l4: UInt16 = 0
     var kind = Kind.runt
     var layers: Layers = []
-    /// The outer IPv4 protocol number.
+    /// The outer IPv4 protocol number; for IPv6, the upper-layer next header (after extension headers).
     var proto: UInt8 = 0
     var tcpFlags: UInt8 = 0
     var icmpType: UInt8 = 0
     var icmpCode: UInt8 = 0
 
     var isIPv4: Bool { kind == .ipv4 }
+    /// An IPv4 or IPv6 packet.
+    var isIP: Bool { kind == .ipv4 || kind == .ipv6 }
     /// A transport header with ports (TCP, or UDP), live or quoted.
     var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp]) }
     /// A live TCP segment or UDP datagram (plain or tunnelled), not one an ICMP error quotes.
@@ -286,8 +294,8 @@ struct Packet: Sendable {
     var isICMPErrorAboutTCP: Bool { layers.contains(.quoted) && hasPorts }
 
     /// Decodes Ethernet II, one optional 802.1Q tag, ARP (Ethernet/IPv4), IPv4, IP-in-IP, ICMP (with
-    /// the packet an error quotes) and TCP, never reading past the end of `b` and decoding as much as
-    /// its bytes allow (snapshot length).
+    /// the packet an error quotes), IPv6 and ICMPv6 (`decodeIPv6`) and TCP, never reading past the
+    /// end of `b` and decoding as much as its bytes allow (snapshot length).
     init(_ b: UnsafeRawBufferPointer) {
         guard b.count >= 14 else { return }
         destinationMAC = MAC48(FrameDecoder.be48(b, 0))
@@ -306,8 +314,10 @@ struct Packet: Sendable {
             guard b.count >= o + 28, FrameDecoder.be16(b, o) == 1, FrameDecoder.be16(b, o + 2) == FrameDecoder.etherTypeIPv4,
                   b[o + 4] == 6, b[o + 5] == 4 else { return }
             kind = .arp
-            source = IPv4Address(FrameDecoder.be32(b, o + 14))
-            destination = IPv4Address(FrameDecoder.be32(b, o + 24))
+            source = WireAddress(v4: FrameDecoder.be32(b, o + 14))
+            destination = WireAddress(v4: FrameDecoder.be32(b, o + 24))
+        case FrameDecoder.etherTypeIPv6:
+            decodeIPv6(b, o)
         case FrameDecoder.etherTypeIPv4:
             guard let ip = Self.ipv4(b, o) else { return }
             kind = .ipv4
@@ -374,21 +384,22 @@ struct Packet: Sendable {
     /// An IPv4 header at `o`: addresses, protocol, header length, and whether it is the first (or
     /// only) fragment, the one that holds the next header. `nil` when the bytes are no IPv4 header.
     private static func ipv4(_ b: UnsafeRawBufferPointer, _ o: Int)
-        -> (source: IPv4Address, destination: IPv4Address, proto: UInt8, length: Int, first: Bool)? {
+        -> (source: WireAddress, destination: WireAddress, proto: UInt8, length: Int, first: Bool)? {
         guard o >= 0, b.count >= o + 20, b[o] >> 4 == 4 else { return nil }
         let length = Int(b[o] & 0x0f) * 4
         guard length >= 20 else { return nil }
-        return (IPv4Address(FrameDecoder.be32(b, o + 12)), IPv4Address(FrameDecoder.be32(b, o + 16)), b[o + 9], length,
+        return (WireAddress(v4: FrameDecoder.be32(b, o + 12)), WireAddress(v4: FrameDecoder.be32(b, o + 16)), b[o + 9], length,
                 FrameDecoder.be16(b, o + 6) & 0x1fff == 0)
     }
 }
 
-/// Decodes Ethernet II frames: ARP, IPv4 and TCP. Tolerant of truncated frames (snapshot length):
+/// Decodes Ethernet II frames: ARP, IPv4, IPv6 (with ICMPv6 and NDP) and TCP. Tolerant of truncated frames (snapshot length):
 /// it never reads past the end and decodes as much as the bytes allow.
 public enum FrameDecoder {
     public static let etherTypeIPv4: UInt16 = 0x0800
     public static let etherTypeARP: UInt16 = 0x0806
     public static let etherTypeVLAN: UInt16 = 0x8100
+    public static let etherTypeIPv6: UInt16 = 0x86dd
 
     /// `nil` only when the frame is shorter than an Ethernet header.
     public static func decode(_ bytes: [UInt8], timestamp: Double) -> DecodedFrame? {
@@ -406,10 +417,12 @@ public enum FrameDecoder {
             payload = .other(etherType: p.etherType)
         case .arp:
             payload = .arp(arp(b, p))
+        case .ipv6:
+            payload = .ipv6(ipv6(b, p))
         case .ipv4:
             let o = Int(p.l3)
             let totalLength = Int(be16(b, o + 2))
-            var packet = IPv4Packet(source: p.source, destination: p.destination, proto: p.proto, ttl: b[o + 8], totalLength: totalLength)
+            var packet = IPv4Packet(source: p.source.ipv4, destination: p.destination.ipv4, proto: p.proto, ttl: b[o + 8], totalLength: totalLength)
             if p.layers.contains(.icmp) {
                 var quoted: QuotedPacket?
                 if p.layers.contains(.quoted) {
@@ -417,7 +430,7 @@ public enum FrameDecoder {
                     let qp = b[q + 9]
                     quoted = QuotedPacket(source: IPv4Address(be32(b, q + 12)), destination: IPv4Address(be32(b, q + 16)), proto: qp)
                     if p.layers.contains(.ipip) {
-                        quoted?.tunnelled = TunnelledPacket(source: p.innerSource, destination: p.innerDestination,
+                        quoted?.tunnelled = TunnelledPacket(source: p.innerSource.ipv4, destination: p.innerDestination.ipv4,
                                                             proto: b[q + Int(b[q] & 0x0f) * 4 + 9])
                     }
                     if p.layers.contains(.tcp) {
@@ -441,7 +454,7 @@ public enum FrameDecoder {
                 }
                 if p.layers.contains(.ipip) {
                     let i = o + Int(b[o] & 0x0f) * 4
-                    packet.tunnelled = TunnelledPacket(source: p.innerSource, destination: p.innerDestination, proto: b[i + 9], tcp: tcp)
+                    packet.tunnelled = TunnelledPacket(source: p.innerSource.ipv4, destination: p.innerDestination.ipv4, proto: b[i + 9], tcp: tcp)
                 } else {
                     packet.tcp = tcp
                 }
@@ -454,8 +467,8 @@ public enum FrameDecoder {
     /// The ARP fields of a frame `Packet` decoded as ARP.
     static func arp(_ b: UnsafeRawBufferPointer, _ p: Packet) -> ARPPacket {
         let o = Int(p.l3)
-        return ARPPacket(operation: be16(b, o + 6), senderMAC: MAC48(be48(b, o + 8)).address, senderIP: p.source,
-                         targetMAC: MAC48(be48(b, o + 18)).address, targetIP: p.destination)
+        return ARPPacket(operation: be16(b, o + 6), senderMAC: MAC48(be48(b, o + 8)).address, senderIP: IPv4Address(be32(b, o + 14)),
+                         targetMAC: MAC48(be48(b, o + 18)).address, targetIP: IPv4Address(be32(b, o + 24)))
     }
 
     @inline(__always) static func be16(_ b: UnsafeRawBufferPointer, _ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }

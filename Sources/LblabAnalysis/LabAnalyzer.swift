@@ -85,7 +85,8 @@ public struct AnalyzedRun: Sendable {
     /// The traffic's service and the nodes that take part in it.
     struct Target: Sendable {
         let service: ServiceSpec
-        let vip: IPv4Address
+        /// The VIP, IPv4 or IPv6: the family of the run's flows.
+        let vip: WireAddress
         let port: UInt16
         let client: NodeFacts
         let dispatcher: NodeFacts
@@ -99,9 +100,9 @@ public struct AnalyzedRun: Sendable {
         let interface: Int
     }
 
-    /// An IPv4 address and port: one end of a flow.
+    /// An address (IPv4 or IPv6) and port: one end of a flow.
     struct Endpoint: Hashable, Sendable {
-        let address: IPv4Address
+        let address: WireAddress
         let port: UInt16
     }
 
@@ -213,7 +214,7 @@ public struct AnalyzedRun: Sendable {
         var flows: [FlowID] = []
         var flowClient: [Endpoint] = []
         if let t = resolved.target {
-            let own = Set(t.client.addresses.compactMap(\.ipv4))
+            let own = Set(t.client.addresses.map(WireAddress.init))
             for point in Self.points(of: t.client) {
                 guard let frames = captures[point] else { continue }
                 frames.bytes.withUnsafeBytes { all in
@@ -224,8 +225,8 @@ public struct AnalyzedRun: Sendable {
                         let end = Endpoint(address: p.innerSource, port: p.sourcePort)
                         if number[end] == nil {
                             number[end] = Int32(flows.count)
-                            flows.append(FlowID(proto: t.service.proto, client: .v4(end.address), clientPort: end.port,
-                                                service: .v4(t.vip), servicePort: t.port))
+                            flows.append(FlowID(proto: t.service.proto, client: end.address.ip, clientPort: end.port,
+                                                service: t.service.vip, servicePort: t.port))
                             flowClient.append(end)
                         }
                     }
@@ -292,9 +293,7 @@ public struct AnalyzedRun: Sendable {
         guard let service = spec.service(named: facts.service) else {
             return (nil, "the run's service \(facts.service) is not in lab \(spec.name)")
         }
-        guard let vip = service.vip.ipv4 else {
-            return (nil, "service \(service.name) has an IPv6 VIP \(service.vip): lblab's analysis decodes IPv4 frames only")
-        }
+        let vip = WireAddress(service.vip)
         guard var client = facts.node(named: facts.client) else { return (nil, "no facts for the traffic's client \(facts.client)") }
         var others: [String] = []
         for name in clients where name != facts.client && !others.contains(name) { others.append(name) }
@@ -313,10 +312,10 @@ public struct AnalyzedRun: Sendable {
 
     /// The capture points of a node's segment interfaces.
     static func points(of node: NodeFacts) -> [String] { node.interfaces.compactMap(\.point) }
-    /// The IPv4 addresses of a node's segment interfaces (not the VIP a DR or TUN real server holds
-    /// on `lo` or its tunnel).
-    static func segmentAddresses(of node: NodeFacts) -> [IPv4Address] {
-        node.interfaces.filter { $0.point != nil }.flatMap { $0.addresses.compactMap(\.address.ipv4) }
+    /// The addresses (IPv4 and IPv6) of a node's segment interfaces (not the VIP a DR or TUN real
+    /// server holds on `lo` or its tunnel).
+    static func segmentAddresses(of node: NodeFacts) -> [WireAddress] {
+        node.interfaces.filter { $0.point != nil }.flatMap { $0.addresses.map { WireAddress($0.address) } }
     }
     static func macs(of node: NodeFacts) -> Set<MAC48> { Set(node.interfaces.filter { $0.point != nil }.compactMap { $0.mac.map(MAC48.init) }) }
 
@@ -359,8 +358,9 @@ public struct AnalyzedRun: Sendable {
     /// The flow an outcome's connection is, by its source address (the client node's first address
     /// when the outcome has none) and port.
     func flow(of o: ConnectionOutcome) -> Int? {
-        guard let address = o.localAddress?.ipv4 ?? facts.node(named: o.client)?.addresses.first?.ipv4 else { return nil }
-        return flowNumber[Endpoint(address: address, port: o.localPort)].map(Int.init)
+        let family = target?.service.vip.family ?? .ipv4
+        guard let address = o.localAddress ?? facts.node(named: o.client)?.addresses.first(where: { $0.family == family }) else { return nil }
+        return flowNumber[Endpoint(address: WireAddress(address), port: o.localPort)].map(Int.init)
     }
 
     /// The server name a flow counts for in the captures: the one that received it, `(unseen)` or `(several)`.
@@ -388,13 +388,13 @@ public struct AnalyzedRun: Sendable {
     struct ICMPError: Hashable, Sendable {
         let flow: Int
         let sender: MAC48
-        let source: IPv4Address
+        let source: WireAddress
         let type: UInt8
         let code: UInt8
         /// The quoted packet was IP-in-IP (a tunnelled request).
         let tunnelled: Bool
 
-        var text: String { ICMPMessage.describe(type: type, code: code) }
+        var text: String { source.isIPv4 ? ICMPMessage.describe(type: type, code: code) : "ICMPv6 " + ICMPv6Message.describe(type: type, code: code) }
     }
 
     /// Every ICMP error about a client flow's packets anywhere in the lab, once each: a lab

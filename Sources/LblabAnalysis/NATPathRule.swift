@@ -70,8 +70,8 @@ extension Rules {
 
                 var problems: [String] = []
                 if !a {
-                    let others = Set(strangers.map { run.isRequest($0, f) ? "to \(IPAddress.v4($0.innerDestination).withPort($0.destinationPort))"
-                                                                          : "from \(IPAddress.v4($0.innerSource).withPort($0.sourcePort))" }).sorted()
+                    let others = Set(strangers.map { run.isRequest($0, f) ? "to \($0.innerDestination.ip.withPort($0.destinationPort))"
+                                                                          : "from \($0.innerSource.ip.withPort($0.sourcePort))" }).sorted()
                     problems.append("(a) the client exchanged \(strangers.count) packets with other ends than the VIP: \(others.joined(separator: ", "))")
                 }
                 if !b {
@@ -95,9 +95,9 @@ extension Rules {
             var onFront: [String: Int] = [:]
             let allFrontPoints = run.facts.nodes.flatMap { $0.interfaces }.filter { $0.segment.map(front.contains) ?? false }.compactMap(\.point)
             for point in Set(allFrontPoints) {
-                for p in run.packets(point) where p.isIPv4 {
+                for p in run.packets(point) where p.isIP {
                     // Each address a packet holds once (outer, then inner or quoted).
-                    func see(_ a: IPv4Address) { if let rs = serverByAddress[a] { onFront["\(rs) \(a)", default: 0] += 1 } }
+                    func see(_ a: WireAddress) { if let rs = serverByAddress[a] { onFront["\(rs) \(a)", default: 0] += 1 } }
                     see(p.source)
                     if p.destination != p.source { see(p.destination) }
                     if p.innerSource != p.source && p.innerSource != p.destination { see(p.innerSource) }
@@ -108,9 +108,9 @@ extension Rules {
 
             let n = run.flows.count
             var evidence = ["client flows checked: \(n); front: segment \(front.sorted().joined(separator: ", ")) (points \(Set(allFrontPoints).sorted().joined(separator: ", ")))",
-                            "(a) the client only exchanged packets with \(t.vip):\(t.port): \(okA)/\(n)",
+                            "(a) the client only exchanged packets with \(t.vip.ip.withPort(t.port)): \(okA)/\(n)",
                             "(b) exactly one real server received the SYN on its own MAC, destination rewritten to its own address: \(okB)/\(n)",
-                            "(c) replies from that server to \(t.dispatcher.name), out of \(t.dispatcher.name) on the front with source \(t.vip):\(t.port), to the client: \(okC)/\(n)",
+                            "(c) replies from that server to \(t.dispatcher.name), out of \(t.dispatcher.name) on the front with source \(t.vip.ip.withPort(t.port)), to the client: \(okC)/\(n)",
                             "(d) packets with a real server's address on the front: \(dCount)"
                                 + (onFront.isEmpty ? "" : " (" + onFront.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", ") + ")")]
             if !stuck.isEmpty {
@@ -129,7 +129,7 @@ extension Rules {
             let passed = n > 0 && okA == n && okB == n && okC == n && dCount == 0 && missing.isEmpty
             let summary: String
             if passed { summary = "all \(n) flows to \(t.vip) only, rewritten by \(t.dispatcher.name) to one real server and back through it" }
-            else if n == 0 { summary = "no client flows (SYN to \(t.vip):\(t.port)) on the client's point" }
+            else if n == 0 { summary = "no client flows (SYN to \(t.vip.ip.withPort(t.port))) on the client's point" }
             else {
                 var parts: [String] = []
                 if okA < n { parts.append("\(n - okA) flows where the client saw other ends than the VIP") }

@@ -31,11 +31,12 @@ extension PacketPathRule {
 public enum RuleCatalog {
     /// Every rule, in report order.
     public static let all: [any VerdictRule.Type] = [
-        Rules.Answered.self, Rules.Distribution.self, Rules.DRPath.self, Rules.NATPath.self, Rules.TUNPath.self, Rules.ARP.self,
+        Rules.Answered.self, Rules.Distribution.self, Rules.DRPath.self, Rules.NATPath.self, Rules.TUNPath.self, Rules.ARP.self, Rules.NDP.self,
     ]
 
     /// The rules lab `spec` selects, in report order: always `answered` and `distribution`, the path
-    /// rule of its expected path unless `expect.path` is `none`, `arp` when it expects dispatcher-only ARP.
+    /// rule of its expected path unless `expect.path` is `none`, `arp` (IPv4 VIP) or `ndp` (IPv6 VIP)
+    /// when it expects that only the dispatcher answers for the VIP.
     public static func rules(for spec: LabSpec) -> [any VerdictRule] {
         all.compactMap { $0.selected(by: spec) }
     }

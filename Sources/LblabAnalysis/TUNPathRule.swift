@@ -71,7 +71,7 @@ extension Rules {
 
                 var problems: [String] = []
                 if !a {
-                    let outer = Set(tunnelled.map { "IP-in-IP \($0.source) -> \($0.destination) carrying -> \(IPAddress.v4($0.innerDestination).withPort($0.destinationPort))" }).sorted()
+                    let outer = Set(tunnelled.map { "IP-in-IP \($0.source) -> \($0.destination) carrying -> \($0.innerDestination.ip.withPort($0.destinationPort))" }).sorted()
                     let plainOut = atDispatcher.filter { $0.isPlainTCP && $0.isInitialSYN && run.isRequest($0, f) && dispMACs.contains($0.sourceMAC) }.count
                     problems.append("(a) dispatcher: SYN arrived \(arrived ? "yes" : "no"), tunnelled to [\(forwardedTo.map { t.servers[$0].name }.joined(separator: ", "))]"
                                     + (outer.isEmpty ? "; no IP-in-IP SYN left it" : "; " + outer.joined(separator: ", "))
@@ -98,7 +98,7 @@ extension Rules {
             // (d) nothing sourced from the VIP on the dispatcher's wire.
             var vipSenders: [String: Int] = [:]
             for point in AnalyzedRun.points(of: t.dispatcher) {
-                for p in run.packets(point) where p.isIPv4 && p.source == t.vip {
+                for p in run.packets(point) where p.isIP && !p.isNDP && p.source == t.vip {
                     vipSenders["\(run.label(p.sourceMAC))\(p.layers.contains(.icmp) ? " (ICMP \(ICMPMessage.describe(type: p.icmpType, code: p.icmpCode)))" : "")", default: 0] += 1
                 }
             }
@@ -106,9 +106,9 @@ extension Rules {
 
             let n = run.flows.count
             var evidence = ["client flows checked: \(n)",
-                            "(a) SYN reached \(t.dispatcher.name) and left it as IP-in-IP to one real server (outer destination its address, inner \(t.vip):\(t.port)): \(okA)/\(n)",
+                            "(a) SYN reached \(t.dispatcher.name) and left it as IP-in-IP to one real server (outer destination its address, inner \(t.vip.ip.withPort(t.port))): \(okA)/\(n)",
                             "(b) exactly one real server received the tunnelled SYN on its own MAC: \(okB)/\(n)",
-                            "(c) replies from \(t.vip):\(t.port) from that server's MAC, straight to the client: \(okC)/\(n)",
+                            "(c) replies from \(t.vip.ip.withPort(t.port)) from that server's MAC, straight to the client: \(okC)/\(n)",
                             "(d) packets with source \(t.vip) on the dispatcher's wire: \(dCount)"
                                 + (vipSenders.isEmpty ? "" : " (" + vipSenders.sorted { $0.key < $1.key }.map { "from \($0.key) x\($0.value)" }.joined(separator: ", ") + ")")]
             evidence += Self.serverEvidence(run, t, unanswered: unanswered, icmp: run.icmpErrors())
@@ -119,7 +119,7 @@ extension Rules {
             let passed = n > 0 && okA == n && okB == n && okC == n && dCount == 0 && missing.isEmpty
             let summary: String
             if passed { summary = "all \(n) flows tunnelled by \(t.dispatcher.name) to one real server, replies straight to the client" }
-            else if n == 0 { summary = "no client flows (SYN to \(t.vip):\(t.port)) on the client's point" }
+            else if n == 0 { summary = "no client flows (SYN to \(t.vip.ip.withPort(t.port))) on the client's point" }
             else {
                 var parts: [String] = []
                 if okA < n { parts.append("\(n - okA) flows not tunnelled by \(t.dispatcher.name) to one real server") }
@@ -154,7 +154,7 @@ extension Rules {
                         line += " about IP-in-IP (the kernel has no IP-in-IP handler)"
                     }
                 }
-                let tunnels = rs.interfaces.filter { $0.kind == "ipip" && $0.addresses.contains { $0.address == .v4(t.vip) } }
+                let tunnels = rs.interfaces.filter { $0.kind == "ipip" && $0.addresses.contains { $0.address == t.service.vip } }
                 line += tunnels.isEmpty ? "; the kernel shows no ipip interface holding \(t.vip) on \(rs.name)"
                                         : "; \(rs.name) has \(tunnels.map(\.name).joined(separator: ", ")) holding \(t.vip)"
                 if let rp = run.spec.node(named: rs.name)?.rpFilter { line += "; the lab sets rp_filter=\(rp)\(rp == 1 ? " (strict)" : "") on \(rs.name)" }

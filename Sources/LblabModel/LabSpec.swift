@@ -56,6 +56,16 @@ public struct RouteSpec: Codable, Sendable, Equatable {
     public var isDefault: Bool { destination.prefixLength == 0 }
 }
 
+extension IPInterface {
+    /// `0.0.0.0/0` or `::/0`.
+    public static func defaultRoute(_ family: IPFamily) -> IPInterface {
+        switch family {
+        case .ipv4: IPInterface(address: .v4(IPv4Address(0)), prefixLength: 0)
+        case .ipv6: IPInterface(address: .v6(IPv6Address(high: 0, low: 0)), prefixLength: 0)
+        }
+    }
+}
+
 /// One node of the lab: a network namespace with its interfaces, routes and role settings.
 public struct NodeSpec: Codable, Sendable, Equatable {
     public var name: String
@@ -79,12 +89,15 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var upperThreshold: Int?
     /// IPVS lower connection threshold of a real server (`-y`; `nil`/0: 3/4 of the upper).
     public var lowerThreshold: Int?
+    /// DR/TUN real servers without a tunnel: the link that holds the VIP (`nil`: `lo`, the fix;
+    /// an interface on a segment makes the server answer ARP/NDP for the VIP).
+    public var vipOn: String?
     /// DNS labs' settings of this node (`resolver:`, `upstream:`, `cache:`, `round_robin:`, `delay_ms:`).
     public var dns: DNSNodeSpec?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,
-                group: String? = nil) {
+                group: String? = nil, vipOn: String? = nil) {
         self.name = name
         self.role = role
         self.interfaces = interfaces
@@ -95,6 +108,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         self.rpFilter = rpFilter
         self.tunnel = tunnel
         self.group = group
+        self.vipOn = vipOn
     }
 
     /// The first address of the first interface: the node's own address.
@@ -111,6 +125,9 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     }
 
     public var segments: [String] { interfaces.map(\.segment) }
+
+    /// The address families of the node's interface addresses.
+    public var families: Set<IPFamily> { Set(interfaces.flatMap { $0.addresses.map(\.family) }) }
 }
 
 /// What a node of a DNS lab adds to its role.
@@ -352,6 +369,11 @@ public struct LabSpec: Codable, Sendable, Equatable {
     /// real servers.
     public func services(of node: NodeSpec) -> [ServiceSpec] {
         services.filter { $0.dispatcher == node.name || $0.servers.contains(node.name) }
+    }
+
+    /// Whether any address, VIP or route of the lab is IPv6 (then IPv6 is enabled on its nodes).
+    public var usesIPv6: Bool {
+        services.contains { $0.vip.family == .ipv6 } || nodes.contains { $0.families.contains(.ipv6) }
     }
 }
 

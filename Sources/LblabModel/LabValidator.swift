@@ -82,12 +82,11 @@ struct LabValidator {
         }
     }
 
-    /// An IPv4 address (IPv6 labs are planned: the model holds them, the kernel side does not yet).
+    /// An IPv4 or IPv6 address.
     func address(_ key: String, _ node: LabTree, example: String) throws -> IPAddress {
         guard let text = try string(key, node), let a = IPAddress(text) else {
-            throw fail(key, node, "'\(node.scalar ?? "")' is not an IP address", valid: "e.g. \(example)")
+            throw fail(key, node, "'\(node.scalar ?? "")' is not an IP address", valid: "e.g. \(example) or 2001:db8::100")
         }
-        if a.family == .ipv6 { throw fail(key, node, "IPv6 address \(a): IPv6 labs are not supported yet", valid: "an IPv4 address, e.g. \(example)") }
         return a
     }
 

@@ -12,13 +12,13 @@ struct ParsedNode {
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "count", "u_threshold", "l_threshold"] + dnsNodeKeys
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
-    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "gateway", "u_threshold", "l_threshold", "delay_ms", "resolver"]
+    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "gateway", "u_threshold", "l_threshold", "delay_ms", "resolver"]
     /// Keys that only a real server has.
-    static let realServerKeys = ["weight", "forward", "tunnel", "u_threshold", "l_threshold"]
+    static let realServerKeys = ["weight", "forward", "tunnel", "vip_on", "u_threshold", "l_threshold"]
     /// Names lblab uses inside a lab: the switch namespace, the loopback.
     static let reservedNodeNames = ["switch", "lo"]
     static let maxGroupCount = 1024
@@ -95,6 +95,7 @@ extension LabValidator {
         node.spec.ipForward = try bool("\(key).ip_forward", t["ip_forward"], default: role == .dispatcher)
         node.rpFilter = try t["rp_filter"].map { try int("\(key).rp_filter", $0, 0...2, default: 0) }
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }
+        if let v = t["vip_on"] { node.spec.vipOn = try vipOn("\(key).vip_on", v, interfaces: interfaces) }
         node.spec.dns = try parseDNSNode(key, t, role: role, mode: mode)
 
         guard let countNode = t["count"] else { return [node] }
@@ -165,7 +166,8 @@ extension LabValidator {
         return s
     }
 
-    /// `address: A/len` or `addresses: [A/len, ...]`, each a host address with a prefix of 8-30.
+    /// `address: A/len` or `addresses: [A/len, ...]`, each a host address with a prefix: IPv4
+    /// 8-30, IPv6 16-127 (a node may hold both: dual stack).
     func addresses(_ key: String, _ t: LabTree) throws -> [IPInterface] {
         if t["address"] != nil && t["addresses"] != nil {
             throw fail("\(key).addresses", t["addresses"], "give either address: or addresses:, not both")
@@ -176,21 +178,41 @@ extension LabValidator {
         } else if let many = try list("\(key).addresses", t["addresses"]), !many.isEmpty {
             items = many
         } else {
-            throw fail("\(key).address", t, "missing", valid: "an IPv4 address with a prefix, e.g. 198.51.100.21/24")
+            throw fail("\(key).address", t, "missing", valid: "an address with a prefix, e.g. 198.51.100.21/24 or 2001:db8::21/64")
         }
         return try items.map { text, node in
             let k = t["address"] != nil ? "\(key).address" : "\(key).addresses"
-            guard text.contains("/"), let a = IPInterface(text), a.family == .ipv4, (8...30).contains(a.prefixLength) else {
-                if let a = IPInterface(text), a.family == .ipv6 {
-                    throw fail(k, node, "IPv6 address \(text): IPv6 labs are not supported yet", valid: "an IPv4 address with a prefix, e.g. 198.51.100.21/24")
-                }
-                throw fail(k, node, "'\(text)' is not an IPv4 address with a prefix length 8-30", valid: "e.g. 198.51.100.21/24")
+            guard text.contains("/"), let a = IPInterface(text), Self.prefixRange(a.family).contains(a.prefixLength) else {
+                throw fail(k, node, "'\(text)' is not an IPv4 address with a prefix length 8-30 or an IPv6 address with a prefix length 16-127",
+                           valid: "e.g. 198.51.100.21/24 or 2001:db8::21/64")
+            }
+            if a.family == .ipv6, case .v6(let v6) = a.address, v6.high >> 54 == 0xfe80 >> 6 || v6.high >> 56 == 0xff {
+                throw fail(k, node, "\(a.address) is link-local or multicast: lblab gives every interface its link-local address itself",
+                           valid: "a global address, e.g. from the documentation prefix 2001:db8::/32")
             }
             if a.address == a.network || a.address == a.broadcast {
-                throw fail(k, node, "\(a) is the network or broadcast address of its subnet")
+                throw fail(k, node, a.family == .ipv4 ? "\(a) is the network or broadcast address of its subnet"
+                                                      : "\(a) is the subnet-router anycast address of its subnet (all host bits zero)")
             }
             return a
         }
+    }
+
+    /// The prefix lengths an interface address may have.
+    static func prefixRange(_ family: IPFamily) -> ClosedRange<Int> {
+        switch family {
+        case .ipv4: 8...30
+        case .ipv6: 16...127
+        }
+    }
+
+    /// `vip_on:` where a DR/TUN real server holds the VIP: `lo` (the default) or one of its interfaces.
+    func vipOn(_ key: String, _ node: LabTree, interfaces: [InterfaceSpec]) throws -> String? {
+        let s = try string(key, node)!
+        guard s == "lo" || interfaces.contains(where: { $0.name == s }) else {
+            throw fail(key, node, "this node has no interface '\(s)'", valid: (["lo"] + interfaces.map(\.name)).joined(separator: ", "))
+        }
+        return s == "lo" ? nil : s
     }
 
     /// `gateway: X` (a default route; `none` for no default route at all) and `routes: [{to, via, dev}]`.
@@ -208,7 +230,7 @@ extension LabValidator {
             if text == "none" { noDefault = true } else {
                 let gw = try address("\(key).gateway", g, example: "198.51.100.2")
                 try onLink(gw, "\(key).gateway", g)
-                routes.append(RouteSpec(destination: IPInterface(address: .v4(IPv4Address(0)), prefixLength: 0), gateway: gw))
+                routes.append(RouteSpec(destination: .defaultRoute(gw.family), gateway: gw))
                 lines.append(g.line)
             }
         }
@@ -219,19 +241,25 @@ extension LabValidator {
                 let m = try mapping(rk, item, allowed: Self.routeKeys)!
                 let toNode = try required(rk, m, "to", valid: "default or a prefix such as 203.0.113.0/24")
                 let to = try string("\(rk).to", toNode)!
-                let destination: IPInterface
-                if to == "default" {
-                    destination = IPInterface(address: .v4(IPv4Address(0)), prefixLength: 0)
-                } else {
-                    guard let p = IPInterface(to), p.family == .ipv4 else {
-                        throw fail("\(rk).to", toNode, "'\(to)' is not an IPv4 prefix", valid: "default, or e.g. 203.0.113.0/24")
-                    }
-                    destination = p.subnet
-                }
                 var gateway: IPAddress?
                 if let v = m["via"] {
                     gateway = try address("\(rk).via", v, example: "198.51.100.2")
                     try onLink(gateway!, "\(rk).via", v)
+                }
+                let destination: IPInterface
+                if to == "default" {
+                    // The gateway's family; without one, the family of the node's addresses (IPv4 when it has both).
+                    let families = Set(interfaces.flatMap(\.addresses).map(\.family))
+                    destination = .defaultRoute(gateway?.family ?? (families == [.ipv6] ? .ipv6 : .ipv4))
+                } else {
+                    guard let p = IPInterface(to) else {
+                        throw fail("\(rk).to", toNode, "'\(to)' is not an IP prefix", valid: "default, or e.g. 203.0.113.0/24 or 2001:db8:2::/64")
+                    }
+                    destination = p.subnet
+                }
+                if let gateway, gateway.family != destination.family {
+                    throw fail("\(rk).via", m["via"], "gateway \(gateway) is IP\(gateway.family == .ipv4 ? "v4" : "v6") but the destination \(to) is not",
+                               valid: "a gateway of the destination's family")
                 }
                 var dev: String?
                 if let d = m["dev"] {
@@ -272,6 +300,7 @@ extension LabValidator {
         if let f = t["ip_forward"] { node.spec.ipForward = try bool("\(key).ip_forward", f, default: node.spec.ipForward) }
         if let r = t["rp_filter"] { node.rpFilter = try int("\(key).rp_filter", r, 0...2, default: 0) }
         if let u = t["tunnel"] { node.tunnel = try bool("\(key).tunnel", u, default: true) }
+        if let v = t["vip_on"] { node.spec.vipOn = try vipOn("\(key).vip_on", v, interfaces: node.spec.interfaces) }
         if t["gateway"] != nil {
             var none = false
             let routes = try parseRoutes(key, t, interfaces: node.spec.interfaces, noDefault: &none)

@@ -32,7 +32,7 @@ extension LabValidator {
             if !isValidName(name, maxLength: 15) || name.contains("-") {
                 throw fail("\(key).name", t["name"], "'\(name)' cannot name a service", valid: "1-15 of a-z and 0-9, starting with a letter")
             }
-            let vipNode = try required(key, t, "vip", valid: "an IPv4 address such as 198.51.100.100")
+            let vipNode = try required(key, t, "vip", valid: "an IP address such as 198.51.100.100 or 2001:db8::100")
             let vip = try address("\(key).vip", vipNode, example: "198.51.100.100")
             let port = try int("\(key).port", t["port"], 1...65535, default: 80)
             let proto: TransportProtocol = try choice("\(key).protocol", t["protocol"], default: .tcp)
@@ -92,13 +92,15 @@ extension LabValidator {
                 n.rpFilter = p.rpFilter ?? 0
             case .masq:
                 n.rpFilter = p.rpFilter
-                if !p.noDefaultRoute, !n.routes.contains(where: \.isDefault),
-                   let service = services.first(where: { $0.servers.contains(n.name) }),
-                   let dispatcher = parsed.first(where: { $0.spec.name == service.dispatcher })?.spec,
-                   let own = n.interfaces.flatMap(\.addresses).first(where: { a in
-                       dispatcher.interfaces.contains { $0.addresses.contains { $0.contains(a.address) } } }),
-                   let gateway = dispatcher.interfaces.flatMap(\.addresses).first(where: { own.contains($0.address) }) {
-                    n.routes.append(RouteSpec(destination: IPInterface(address: .v4(IPv4Address(0)), prefixLength: 0), gateway: gateway.address))
+                // One default route per family the server speaks with its dispatcher.
+                if !p.noDefaultRoute, let service = services.first(where: { $0.servers.contains(n.name) }),
+                   let dispatcher = parsed.first(where: { $0.spec.name == service.dispatcher })?.spec {
+                    for family in IPFamily.allCases where !n.routes.contains(where: { $0.isDefault && $0.destination.family == family }) {
+                        guard let own = n.interfaces.flatMap(\.addresses).first(where: { a in
+                                  a.family == family && dispatcher.interfaces.contains { $0.addresses.contains { $0.contains(a.address) } } }),
+                              let gateway = dispatcher.interfaces.flatMap(\.addresses).first(where: { own.contains($0.address) }) else { continue }
+                        n.routes.append(RouteSpec(destination: .defaultRoute(family), gateway: gateway.address))
+                    }
                 }
             }
             n.tunnel = p.tunnel ?? (n.forward == .tunnel)

@@ -61,19 +61,27 @@ extension LabValidator {
         let dispatcherSubnets = dispatcher.interfaces.flatMap { i in i.addresses.map { (i.segment, $0) } }
         for name in service.servers {
             guard let rs = spec.node(named: name) else { continue }
+            if service.vip.family == .ipv6, rs.forward == .tunnel {
+                let (k, t) = nodeTree(rs, top)
+                throw fail("\(k).forward", t?["forward"] ?? tree?["vip"], "real server \(rs.name) would be reached by an IPv6 tunnel: lblab builds IP-in-IP (IPv4) tunnels only",
+                           valid: "mode dr or nat for an IPv6 VIP (forward: route or masq)")
+            }
+            // IPVS forwards to an address of the VIP's family (IPv4 service, IPv4 real server).
+            let family = service.vip.family
             let shared = rs.interfaces.contains { i in
-                i.addresses.contains { a in dispatcherSubnets.contains { $0.0 == i.segment && $0.1.contains(a.address) } }
+                i.addresses.contains { a in a.family == family && dispatcherSubnets.contains { $0.0 == i.segment && $0.1.contains(a.address) } }
             }
             if !shared {
                 let (k, t) = addressTree(rs, top)
+                let subnets = dispatcherSubnets.filter { $0.1.family == family }
                 throw fail(k, t, "real server \(rs.name) shares no subnet and segment with its dispatcher \(dispatcher.name) "
-                               + "(\(dispatcherSubnets.map { "\($0.1.subnet) on \($0.0)" }.joined(separator: ", "))): IPVS would accept it and then fail to reach it",
+                               + "(\(subnets.isEmpty ? "none" : subnets.map { "\($0.1.subnet) on \($0.0)" }.joined(separator: ", "))): IPVS would accept it and then fail to reach it",
                            valid: "an address on a segment and subnet of \(dispatcher.name)")
             }
         }
         // The VIP is not a subnet's network or broadcast address.
         for (_, a) in dispatcherSubnets where a.contains(service.vip) && (service.vip == a.network || service.vip == a.broadcast) {
-            throw fail("\(key).vip", tree?["vip"], "\(service.vip) is the network or broadcast address of \(a.subnet)")
+            throw fail("\(key).vip", tree?["vip"], "\(service.vip) is the " + (a.family == .ipv4 ? "network or broadcast" : "subnet-router anycast") + " address of \(a.subnet)")
         }
         // Each client that may send to it reaches the VIP: on-link with the dispatcher, or by a route.
         for client in spec.clients where spec.traffic.phases.contains(where: { $0.service == service.name && $0.clients.contains(client.name) }) {
@@ -86,7 +94,7 @@ extension LabValidator {
             if !onLink && !routed {
                 throw fail("\(key).vip", tree?["vip"],
                            "client \(client.name) cannot reach \(service.vip): it is in no subnet the client shares with \(dispatcher.name), and no route of the client covers it",
-                           valid: "a VIP in a subnet of the segment the client and \(dispatcher.name) share, or a route on the client (routes: [{to: \(service.vip)/32, via: <dispatcher address>}])")
+                           valid: "a VIP in a subnet of the segment the client and \(dispatcher.name) share, or a route on the client (routes: [{to: \(IPInterface(host: service.vip)), via: <dispatcher address>}])")
             }
         }
     }

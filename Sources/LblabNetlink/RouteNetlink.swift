@@ -105,7 +105,8 @@ public final class RouteNetlink: @unchecked Sendable {
         }
     }
 
-    /// Deletes an ARP entry; a missing entry (ENOENT) is not an error.
+    /// Deletes an ARP (IPv4) or NDP (IPv6) entry, by the address's family; a missing entry
+    /// (ENOENT) is not an error.
     public func deleteNeighbour(_ address: IPAddress, link: String) throws {
         let operation = "delete neighbour \(address) on \(link)"
         let linkIndex = try index(of: link, for: operation)
@@ -120,14 +121,17 @@ public final class RouteNetlink: @unchecked Sendable {
         try dump("list links", type: Int(RTM_GETLINK), family: UInt8(AF_UNSPEC)).compactMap(Link.init(message:))
     }
 
-    /// IPv4 addresses of all links.
-    public func addresses() throws -> [InterfaceAddress] {
-        try dump("list addresses", type: Int(RTM_GETADDR), family: UInt8(AF_INET)).compactMap(InterfaceAddress.init(message:))
+    /// Addresses of all links: IPv4 and IPv6 (link-local and loopback ones included; see
+    /// `InterfaceAddress.isLabAddress`), or one family's.
+    public func addresses(_ family: IPFamily? = nil) throws -> [InterfaceAddress] {
+        try dump("list addresses", type: Int(RTM_GETADDR), family: UInt8(family?.addressFamily ?? UInt16(AF_UNSPEC)))
+            .compactMap(InterfaceAddress.init(message:))
     }
 
-    /// IPv4 neighbour (ARP) entries of all links.
-    public func neighbours() throws -> [Neighbour] {
-        try dump("list neighbours", type: Int(RTM_GETNEIGH), family: UInt8(AF_INET)).compactMap(Neighbour.init(message:))
+    /// Neighbour entries of all links: ARP (IPv4) and NDP (IPv6), or one family's.
+    public func neighbours(_ family: IPFamily? = nil) throws -> [Neighbour] {
+        try dump("list neighbours", type: Int(RTM_GETNEIGH), family: UInt8(family?.addressFamily ?? UInt16(AF_UNSPEC)))
+            .compactMap(Neighbour.init(message:))
     }
 
     /// The index of the link called `name` in this socket's namespace.

@@ -124,12 +124,15 @@ enum RouteRequests {
         return m.bytes
     }
 
-    /// `RTM_NEWADDR`: IFA_LOCAL, IFA_ADDRESS and, for IPv4 below /31, IFA_BROADCAST.
+    /// `RTM_NEWADDR`: IFA_LOCAL, IFA_ADDRESS and, for IPv4 below /31, IFA_BROADCAST. An IPv6
+    /// address gets IFA_F_NODAD (`ip addr add … nodad`): usable at once, no duplicate address
+    /// detection delaying the lab (and no DAD probes in its captures).
     static func encodeAddAddress(_ address: IPInterface, linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWADDR), flags: createFlags, sequence: sequence)
         var header = ifaddrmsg()
         header.ifa_family = UInt8(address.family.addressFamily)
         header.ifa_prefixlen = UInt8(address.prefixLength)
+        if address.family == .ipv6 { header.ifa_flags = UInt8(IFA_F_NODAD) }
         header.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
         header.ifa_index = UInt32(bitPattern: linkIndex)
         m.putHeader(header)
@@ -141,7 +144,8 @@ enum RouteRequests {
         return m.bytes
     }
 
-    /// `RTM_NEWROUTE` in the main table; scope link when there is no gateway (as `ip route add … dev …`).
+    /// `RTM_NEWROUTE` in the main table; an IPv4 route without a gateway has scope link (as
+    /// `ip route add … dev …`); IPv6 routes are always scope universe (as `ip -6 route` sends them).
     static func encodeAddRoute(to destination: IPInterface, via gateway: IPAddress?, linkIndex: Int32?,
                                sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWROUTE), flags: createFlags, sequence: sequence)
@@ -150,7 +154,7 @@ enum RouteRequests {
         header.rtm_dst_len = UInt8(destination.prefixLength)
         header.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
         header.rtm_protocol = UInt8(RTPROT_BOOT)
-        header.rtm_scope = UInt8(gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
+        header.rtm_scope = UInt8(gateway == nil && destination.family == .ipv4 ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
         header.rtm_type = UInt8(RTN_UNICAST)
         m.putHeader(header)
         if destination.prefixLength > 0 {

@@ -77,6 +77,17 @@ extension InterfaceAddress {
     }
 }
 
+extension InterfaceAddress {
+    /// An address a lab gave: not loopback (127.0.0.0/8, ::1) and not IPv6 link-local (fe80::/10),
+    /// which the kernel adds by itself.
+    public var isLabAddress: Bool {
+        switch address.address {
+        case .v4(let a): a.value >> 24 != 127
+        case .v6(let a): !(a.high == 0 && a.low == 1) && a.high >> 54 != 0xfe80 >> 6
+        }
+    }
+}
+
 extension Neighbour {
     /// Decodes an IPv4 or IPv6 `RTM_NEWNEIGH` message.
     init?(message: NetlinkMessage) {

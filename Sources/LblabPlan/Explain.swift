@@ -12,9 +12,11 @@ extension Step {
             return "ip -n \(ns) link add \(name) type veth peer name \(peer) netns \(peerNS)"
         case .setMaster(let ns, let link, let master): return "ip -n \(ns) link set \(link) master \(master)"
         case .setUp(let ns, let link): return "ip -n \(ns) link set \(link) up"
-        case .addAddress(let ns, let link, let a): return "ip -n \(ns) addr add \(a) dev \(link)"
+        case .addAddress(let ns, let link, let a):
+            // IPv6: nodad, as lblab adds them (no duplicate address detection delaying the lab).
+            return a.family == .ipv4 ? "ip -n \(ns) addr add \(a) dev \(link)" : "ip -n \(ns) -6 addr add \(a) dev \(link) nodad"
         case .addRoute(let ns, let r):
-            var c = "ip -n \(ns) route add \(r.destination.prefixLength == 0 ? "default" : r.destination.description)"
+            var c = "ip -n \(ns)\(r.destination.family == .ipv6 ? " -6" : "") route add \(r.destination.prefixLength == 0 ? "default" : r.destination.description)"
             if let gw = r.gateway { c += " via \(gw)" }
             if let dev = r.link { c += " dev \(dev)" }
             return c

@@ -9,7 +9,7 @@ public enum Planner {
         var b = Builder()
         let sw = LabNames.switchNamespace(lab: lab.name)
         b.add(.createNamespace(name: sw), "the lab's switch: a namespace of its own, so nothing touches the root namespace")
-        b.quietIPv6(sw)
+        b.quietIPv6(sw, why: lab.usesIPv6 ? "the switch holds no address: IPv6 off there, its bridges forward the lab's IPv6 all the same" : nil)
         for segment in lab.segments {
             let bridge = LabNames.bridge(segment: segment.name)
             b.add(.createBridge(namespace: sw, name: bridge), "segment \(segment.name): one Ethernet bridge")
@@ -30,9 +30,20 @@ public enum Planner {
         mutating func add(_ step: Step, _ why: String) { entries.append(.init(step: step, why: why)) }
 
         /// No IPv6 on lab interfaces: keeps router solicitations and MLD out of the captures.
-        mutating func quietIPv6(_ ns: String) {
-            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), "IPv4 only: keeps IPv6 chatter out of the captures")
+        mutating func quietIPv6(_ ns: String, why: String? = nil) {
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "1"), why ?? "IPv4 only: keeps IPv6 chatter out of the captures")
             add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.disable_ipv6", value: "1"), "")
+        }
+
+        /// IPv6 on, set before the node's links exist (new links copy `default`): no duplicate
+        /// address detection, so addresses work at once, and no router solicitations in the captures.
+        mutating func enableIPv6(_ ns: String) {
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.disable_ipv6", value: "0"), "IPv6 lab: IPv6 on")
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.disable_ipv6", value: "0"), "")
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.accept_dad", value: "0"),
+                "no duplicate address detection: link-local addresses usable at once (lab addresses are added nodad)")
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.accept_dad", value: "0"), "")
+            add(.setSysctl(namespace: ns, key: "net.ipv6.conf.default.router_solicitations", value: "0"), "no router solicitations: there is no router to find")
         }
     }
 
@@ -43,7 +54,7 @@ public enum Planner {
         b.add(.createNamespace(name: ns), "node \(node.name) (\(node.role.rawValue)): its own network stack")
         // A DNS lab's client keeps IPv6 like any host: with a link-local address glibc sorts IPv4
         // answers (RFC 6724 rule 9), without one it does not (see LblabDNS/AddressSorting.swift).
-        if lab.mode.usesIPVS || node.role != .client { b.quietIPv6(ns) }
+        if lab.usesIPv6 || (!lab.mode.usesIPVS && node.role == .client) { b.enableIPv6(ns) } else { b.quietIPv6(ns) }
         b.add(.setUp(namespace: ns, link: "lo"), "")
         for interface in node.interfaces {
             let port = LabNames.switchPort(node: node, interface: interface)
@@ -75,13 +86,17 @@ public enum Planner {
         b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: node.ipForward ? "1" : "0"),
               node.ipForward ? "forwarding on (the article: echo 1 > /proc/sys/net/ipv4/ip_forward); NAT replies pass the FORWARD path"
                              : "forwarding OFF: NAT replies cannot pass the dispatcher")
+        if node.families.contains(.ipv6) {
+            b.add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.forwarding", value: node.ipForward ? "1" : "0"),
+                  node.ipForward ? "IPv6 forwarding on: NAT replies pass the FORWARD path" : "IPv6 forwarding OFF: NAT replies cannot pass the dispatcher")
+        }
         for s in services {
             let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler,
                                          persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength,
                                          onePacket: s.onePacket)
             b.add(.addService(namespace: ns, service: service), "the virtual service \(s.name), scheduler \(s.scheduler.rawValue)")
             for name in s.servers {
-                guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node) else { continue }
+                guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node, family: s.vip.family) else { continue }
                 let dest = PlannedDestination(address: rip.address, port: s.port, forward: rs.forward, weight: rs.weight,
                                               upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold)
                 b.add(.addDestination(namespace: ns, service: service, destination: dest),
@@ -98,8 +113,14 @@ public enum Planner {
         switch node.forward {
         case .route:
             for s in onePerVIP(services) {
-                b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
-                      "DR: the real server accepts packets for the VIP of \(s.name) on lo (the article: ifconfig lo:0 VIP netmask 255.255.255.255)")
+                let link = node.vipOn ?? "lo"
+                let why: String
+                switch (s.vip.family, link == "lo") {
+                case (.ipv4, true): why = "DR: the real server accepts packets for the VIP of \(s.name) on lo (the article: ifconfig lo:0 VIP netmask 255.255.255.255)"
+                case (.ipv6, true): why = "DR: the VIP of \(s.name) on lo as a /128; Linux answers neighbour solicitations only for addresses of the receiving interface, so it stays hidden from the segment"
+                case (_, false): why = "DR with the VIP of \(s.name) on \(link), a segment interface (vip_on: \(link)): this server answers \(s.vip.family == .ipv4 ? "ARP" : "neighbour solicitations") for the VIP too"
+                }
+                b.add(.addAddress(namespace: ns, link: link, address: IPInterface(host: s.vip)), why)
             }
         case .tunnel:
             let dispatcher = services.first.flatMap { lab.node(named: $0.dispatcher) }
@@ -114,15 +135,16 @@ public enum Planner {
                 links.append(LabNames.tunnel)
             } else {
                 for s in onePerVIP(services) {
-                    b.add(.addAddress(namespace: ns, link: "lo", address: IPInterface(host: s.vip)),
+                    b.add(.addAddress(namespace: ns, link: node.vipOn ?? "lo", address: IPInterface(host: s.vip)),
                           "TUN without a tunnel interface (tunnel: false): the VIP on lo, and nothing unwraps the dispatcher's IP-in-IP")
                 }
             }
         case .masq:
             break
         }
-        if node.forward != .masq { arpFix(ns, lab.arpFix, &b) }
-        if let rp = node.rpFilter {
+        if node.forward != .masq, node.families.contains(.ipv4) { arpFix(ns, lab.arpFix, &b) }
+        // rp_filter is IPv4's (IPv6 has no reverse-path filter in the kernel's routing).
+        if let rp = node.rpFilter, node.families.contains(.ipv4) {
             for scope in ["all"] + links {
                 b.add(.setSysctl(namespace: ns, key: "net.ipv4.conf.\(scope).rp_filter", value: String(rp)),
                       rp == 0 ? "requests to the VIP arrive from the client on an interface the VIP does not live on: strict reverse-path filtering would drop them"
@@ -130,6 +152,9 @@ public enum Planner {
             }
         }
         if node.ipForward { b.add(.setSysctl(namespace: ns, key: "net.ipv4.ip_forward", value: "1"), "forwarding on") }
+        if node.ipForward, node.families.contains(.ipv6) {
+            b.add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.forwarding", value: "1"), "IPv6 forwarding on")
+        }
         // One agent per port the node's services use: it serves TCP and UDP on it (the step names
         // the protocol of the first service on the port).
         var ports: [(UInt16, TransportProtocol)] = []
@@ -167,10 +192,11 @@ public enum Planner {
         return dispatcher.interfaces[0]
     }
 
-    /// The real server's address in a subnet it shares with the dispatcher (what IPVS forwards to).
-    public static func serverAddress(_ server: NodeSpec, towards dispatcher: NodeSpec) -> IPInterface? {
+    /// The real server's address in a subnet it shares with the dispatcher (what IPVS forwards to),
+    /// of `family` when given (a service's destinations are of its VIP's family).
+    public static func serverAddress(_ server: NodeSpec, towards dispatcher: NodeSpec, family: IPFamily? = nil) -> IPInterface? {
         for i in server.interfaces {
-            for a in i.addresses where dispatcher.interfaces.contains(where: { $0.segment == i.segment && $0.addresses.contains { $0.contains(a.address) } }) {
+            for a in i.addresses where (family.map { a.family == $0 } ?? true) && dispatcher.interfaces.contains(where: { $0.segment == i.segment && $0.addresses.contains { $0.contains(a.address) } }) {
                 return a
             }
         }

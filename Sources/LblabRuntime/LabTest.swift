@@ -172,7 +172,7 @@ extension LabRuntime {
     }
 
     /// Where the traffic goes, and what the kernel holds for every node: each link with its kind,
-    /// state, MAC and IPv4 addresses (loopback addresses left out), and for the links on a lab
+    /// state, MAC and addresses (loopback and IPv6 link-local addresses left out), and for the links on a lab
     /// segment the segment and capture point (the switch port). Links on no segment are kept when
     /// they hold an address or are IP-in-IP tunnels (a real server's VIP on `lo` or `ipip0`).
     func runFacts(_ spec: LabSpec, _ target: TrafficTarget, handles: LabHandles) throws -> RunFacts {
@@ -180,7 +180,7 @@ extension LabRuntime {
             let route = try handles.route(LabNames.namespace(lab: spec.name, node: node.name))
             let addresses = Dictionary(grouping: try route.addresses(), by: \.linkIndex)
             let interfaces = try route.links().sorted { $0.index < $1.index }.compactMap { link -> InterfaceFacts? in
-                let own = (addresses[link.index] ?? []).map(\.address).filter { $0.address.ipv4.map { $0.value >> 24 != 127 } ?? true }
+                let own = (addresses[link.index] ?? []).filter(\.isLabAddress).map(\.address)
                 let planned = node.interface(named: link.name)
                 guard planned != nil || !own.isEmpty || link.kind == "ipip" else { return nil }
                 return InterfaceFacts(name: link.name, kind: link.kind, up: link.isUp, segment: planned?.segment,

@@ -100,7 +100,7 @@ extension LabRuntime {
                 let links = try route.links()
                 node.mac = links.first { $0.name == n.interfaces.first?.name }?.mac?.description
                 let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-                node.addresses = try route.addresses().filter { $0.address.address.bytes.first != 127 }.map {
+                node.addresses = try route.addresses().filter(\.isLabAddress).map {
                     "\($0.address) dev \(names[$0.linkIndex] ?? "?")"
                 }
             }

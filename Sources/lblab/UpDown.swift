@@ -39,9 +39,11 @@ struct Up: ParsableCommand {
                 return
             }
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
-            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ %@ -- curl -s http://%@/ · lblab down %@",
+            // `-g`: curl takes an IPv6 URL's brackets as an address, not as a glob.
+            let curl = service.vip.family == .ipv6 ? "curl -g -s" : "curl -s"
+            print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab status %@ · lblab test %@ · lblab exec %@ %@ -- %@ http://%@/ · lblab down %@",
                          spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name, spec.traffic.client,
-                         service.vip.withPort(service.port), spec.name))
+                         curl, service.vip.withPort(service.port), spec.name))
         }
     }
 }

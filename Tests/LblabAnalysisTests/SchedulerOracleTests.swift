@@ -146,6 +146,20 @@ import Testing
         #expect(bad.firstWrong?.reason.contains("source 192.0.2.15: bucket") == true)
     }
 
+    /// mh moves few clients when one weight changes; sh's table shifts under most of them.
+    @Test func aWeightChangeMovesFewClientsUnderMH() {
+        let clients = (0..<64).map { "192.0.2.\(10 + $0)" }
+        func moved(_ s: Scheduler) -> Int {
+            let svc = Self.service(s, [("rs3", 1), ("rs2", 1), ("rs1", 1)])
+            let j = SchedulerOracle.judge(svc, connections: Self.conns(Array(repeating: nil, count: 64), client: { clients[$0] }), ordered: false)
+            let note = j.notes.first { $0.contains("would move") } ?? ""
+            return Int(note.split(separator: ",").last?.split(separator: " ").first ?? "") ?? -1
+        }
+        let mh = moved(.mh), sh = moved(.sh)
+        #expect(mh >= 0 && sh >= 0)
+        #expect(mh < sh, "mh \(mh) vs sh \(sh) of 64")
+    }
+
     @Test func dhIsOneServerPerDestination() {
         let svc = Self.service(.dh, [("rs3", 1), ("rs2", 1), ("rs1", 1)])
         let vips = (100..<106).map { IPAddress("198.51.100.\($0)")! }
@@ -172,6 +186,21 @@ import Testing
         // Two clients: each keeps its own.
         let two = SchedulerOracle.judge(svc, connections: Self.conns(["rs2", "rs1", "rs2", "rs1"], client: { "192.0.2.\(10 + $0 % 2)" }), ordered: true)
         #expect(two.passed)
+    }
+
+    /// UDP: without one-packet scheduling the datagrams of one socket share an entry (one server);
+    /// with it each datagram is scheduled (rr turns).
+    @Test func udpDatagramsShareAnEntryUnlessOnePacket() {
+        var svc = Self.service(.rr, [("rs2", 1), ("rs1", 1)])
+        svc.datagramsShareEntry = true
+        let sameSocket = (0..<4).map { i in
+            OracleConnection(number: i + 1, client: IPAddress("192.0.2.10"), clientPort: 5000, destination: Self.vip, server: "rs2",
+                             start: Double(i), end: Double(i) + 0.5)
+        }
+        #expect(SchedulerOracle.judge(svc, connections: sameSocket, ordered: true).passed)
+        svc.datagramsShareEntry = false
+        let onePacket = SchedulerOracle.judge(svc, connections: sameSocket, ordered: true)
+        #expect(onePacket.firstWrong?.connection.number == 2 && onePacket.firstWrong?.expectedText == "rs1")
     }
 
     @Test func thresholdsMarkAServerOverloaded() {

@@ -305,8 +305,23 @@ import LblabTypes
     @Test func addAddressIPv6() {
         let bytes = RouteRequests.encodeAddAddress(IPInterface("2001:db8:1::21/64")!, linkIndex: 0x0102, sequence: 3)
         let a = v6(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x21)
-        #expect(bytes == message(type: 20, flags: createFlags, seq: 3, [10, 64, 0, 0] + le32(0x0102)
+        // ifa_flags IFA_F_NODAD (0x02): no duplicate address detection, as `ip addr add … nodad`.
+        #expect(bytes == message(type: 20, flags: createFlags, seq: 3, [10, 64, 0x02, 0] + le32(0x0102)
             + attr(2, a) + attr(1, a)))
+    }
+
+    /// `ip -6 route add 2001:db8:9::/48 dev eth1`: IPv6 routes are scope universe even without a gateway.
+    @Test func onLinkIPv6RouteIsScopeUniverse() {
+        let route = RouteRequests.encodeAddRoute(to: IPInterface("2001:db8:9::/48")!, via: nil, linkIndex: 6, sequence: 0x12)
+        #expect(route == message(type: 24, flags: createFlags, seq: 0x12, [10, 48, 0, 0, 254, 3, 0, 1] + le32(0)
+            + attr(1, v6(0x2001, 0xdb8, 9, 0, 0, 0, 0, 0)) + attr(4, le32(6))))
+    }
+
+    /// The runtime flushes the client's neighbour entry for an IPv6 VIP: ndm_family AF_INET6, 16-byte NDA_DST.
+    @Test func deleteNeighbourIPv6() {
+        let bytes = RouteRequests.encodeDeleteNeighbour(IPAddress("2001:db8::100")!, linkIndex: 6, sequence: 2)
+        #expect(bytes == message(type: 29, flags: 0x05, seq: 2, [10, 0, 0, 0] + le32(6) + [0, 0, 0, 0]
+            + attr(1, v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100))))
     }
 
     @Test func addRouteWithGatewayAndInterface() {

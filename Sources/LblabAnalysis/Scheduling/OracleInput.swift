@@ -17,8 +17,10 @@ extension SchedulerOracle {
             return OracleDestination(server: name, address: (onLink ?? rs.address)?.address, port: s.port, weight: rs.weight,
                                      upperThreshold: rs.upperThreshold ?? 0, lowerThreshold: rs.lowerThreshold ?? 0)
         }
-        return OracleService(name: s.name, scheduler: scheduler ?? s.scheduler, vip: s.vip, destinations: destinations,
-                             persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength ?? 32)
+        var o = OracleService(name: s.name, scheduler: scheduler ?? s.scheduler, vip: s.vip, destinations: destinations,
+                              persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength ?? 32)
+        o.datagramsShareEntry = s.proto == .udp && s.onePacket != true
+        return o
     }
 
     /// The service's connections in connect order, and whether that order is certain: each

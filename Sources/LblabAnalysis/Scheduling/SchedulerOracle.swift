@@ -110,6 +110,7 @@ public enum SchedulerOracle {
 
         var overloaded = Array(repeating: false, count: n)
         var templates: [IPAddress: (server: String, until: Double?)] = [:]
+        var entries: [String: String] = [:]   // UDP without -o: "client:port" -> server
         var decisions: [OracleDecision] = []
         var firstWrong: OracleDecision?
         var wrong = 0, judged = 0
@@ -135,7 +136,11 @@ public enum SchedulerOracle {
             // A template lives `timeout` s after its last connection's entry expires; a closed TCP
             // entry lingers up to `lingerSeconds` more, so in between either answer is right.
             let age = template.flatMap { t in c.start.flatMap { s in t.until.map { s - $0 } } }
-            if let t = template, (age ?? 0) <= 0 {
+            let entryKey = service.datagramsShareEntry ? c.client.map { $0.withPort(c.clientPort) } : nil
+            if let k = entryKey, let e = entries[k] {
+                prediction = .server(e)
+                reason = "same UDP connection entry as an earlier datagram from \(k) (no one-packet scheduling)"
+            } else if let t = template, (age ?? 0) <= 0 {
                 prediction = .server(t.server)
                 reason = "persistence: \(key!)/\(service.persistencePrefix) stays on \(t.server) (template of an earlier connection)"
             } else {
@@ -159,6 +164,9 @@ public enum SchedulerOracle {
                 }
             }
             if let got = c.server, held == false { rule.chose(got, for: c) }
+            if let k = entryKey, entries[k] == nil, let s = c.server ?? { if case .server(let p) = prediction { return p } else { return nil } }() {
+                entries[k] = s
+            }
             if let key, let s = c.server ?? { if case .server(let p) = prediction { return p } else { return nil } }() {
                 templates[key] = (s, (c.end ?? c.start).map { $0 + Double(service.persistence ?? 0) })
             }
@@ -188,11 +196,32 @@ public enum SchedulerOracle {
                 }
             }
         }
+        if let moved = movedByWeightChange(service, connections) { notes.append(moved) }
         if service.scheduler == .twos {
             notes.append("twos chooses at random: lblab checks only that every connection went to a server with weight > 0 that was not overloaded")
         }
         return SchedulerJudgement(scheduler: service.scheduler, decisions: decisions, firstWrong: firstWrong, wrongCount: wrong,
                                   judged: judged, cannotJudge: cannot, notes: notes, method: method)
+    }
+
+    /// sh and mh: how many of this run's clients would land elsewhere if the first server's weight
+    /// went up by one (mh's consistent hashing moves about that server's share; sh's table shifts).
+    static func movedByWeightChange(_ s: OracleService, _ cs: [OracleConnection]) -> String? {
+        guard s.scheduler == .sh || s.scheduler == .mh, let first = s.destinations.first else { return nil }
+        let clients = Array(Set(cs.compactMap(\.client))).sorted()
+        guard clients.count > 1 else { return nil }
+        var changed = s
+        changed.destinations[0].weight += 1
+        func servers(_ svc: OracleService) -> [String?] {
+            var r = rule(for: svc)
+            return clients.map { a in
+                let c = OracleConnection(number: 0, client: a, clientPort: 0, destination: svc.vip, server: nil)
+                if case .server(let x) = r.choose(c, counts: nil).0 { return x }
+                return nil
+            }
+        }
+        let moved = zip(servers(s), servers(changed)).filter { $0 != $1 }.count
+        return "with \(first.server)'s weight \(first.weight) -> \(first.weight + 1), \(moved) of these \(clients.count) clients would move to another server"
     }
 
     /// What this traffic cannot show of the scheduler, and the lab that shows it.

@@ -39,6 +39,9 @@ public struct OracleService: Sendable, Equatable {
     public var persistence: Int?
     /// The persistence netmask (IPv4 mask bits as a prefix length).
     public var persistencePrefix: Int
+    /// UDP without one-packet scheduling: datagrams from one client address and port share one
+    /// IPVS connection entry, so only the first is scheduled; the rest follow it.
+    public var datagramsShareEntry: Bool = false
 
     public init(name: String, scheduler: Scheduler, vip: IPAddress, destinations: [OracleDestination],
                 persistence: Int? = nil, persistencePrefix: Int = 32) {
