@@ -27,17 +27,19 @@ let package = Package(
         // Stage modules, in data-flow order.
         .target(name: "LblabTypes", swiftSettings: swift6),
         .target(name: "LblabModel", dependencies: ["LblabTypes", .product(name: "Yams", package: "Yams")], swiftSettings: swift6),
-        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes"], swiftSettings: swift6),
+        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes", "LblabDNS"], swiftSettings: swift6),
         .target(name: "LblabNetlink", dependencies: ["CMnl", "LblabTypes"], swiftSettings: swift6),
         .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: swift6),
         .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
         .target(name: "LblabAnalysis", dependencies: ["LblabTypes", "LblabModel"], swiftSettings: swift6),
         .target(name: "LblabTraffic", dependencies: ["LblabSystem", "LblabTypes"], swiftSettings: swift6),
+        /// DNS round-robin labs: dnsmasq/unbound configuration, DNS messages from captures, the DNS rules.
+        .target(name: "LblabDNS", dependencies: ["LblabTypes", "LblabModel", "LblabCapture", "LblabAnalysis"], swiftSettings: swift6),
         .target(
             name: "LblabRuntime",
             dependencies: [
                 "LblabModel", "LblabPlan", "LblabNetlink", "LblabSystem", "LblabCapture",
-                "LblabAnalysis", "LblabTraffic", "LblabTypes",
+                "LblabAnalysis", "LblabTraffic", "LblabTypes", "LblabDNS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift6),
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
         .testTarget(name: "LblabTrafficTests", dependencies: ["LblabTraffic", "LblabSystem", "LblabNetlink", "LblabCapture", "LblabTypes"],
                     swiftSettings: swift6),
+        .testTarget(name: "LblabDNSTests", dependencies: ["LblabDNS", "LblabCapture", "LblabTypes"], swiftSettings: swift6),
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],
             resources: [.copy("Fixtures")], swiftSettings: swift6),

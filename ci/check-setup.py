@@ -466,6 +466,8 @@ def scan_swift_file(path):
     # integration tests' Harness); not some object's .run([...]) (lblab arguments to the lab VM).
     for m in re.finditer(r'(?:\b(?:runQuietly|runInheriting)|(?<![\w.])run)\(\s*\[\s*"([^"\\]+)"', text):
         found.append(m.group(1))
+    for m in re.finditer(r'Processes\.find\("([^"\\]+)"\)', text):  # a server program a lab runs (dnsmasq, unbound)
+        found.append(m.group(1))
     for m in re.finditer(r'"netns",\s*"exec",\s*[^,\]]+,\s*"([^"]+)"', text):
         found.append(m.group(1))
     for m in re.finditer(r'"--",\s*"([^"]+)"', text):  # lblab("exec", lab, node, "--", "cmd", ...)

@@ -37,6 +37,9 @@ ALWAYS=(
   "shellcheck|shellcheck|actionlint (the CI users' tests lint examples/github-actions/lblab.yml; it checks each run: script)"
   "bc|bc|ci/labvm-host.sh (timings)"
   "time|time|bench/analysis.sh (/usr/bin/time: CPU time and memory)"
+  "dnsmasq-base|dnsmasq|lblab (DNS labs' authoritative server; dnsmasq-base is the program alone: package dnsmasq would also start a system service)"
+  "unbound|unbound|lblab (DNS labs' caching resolver; the system service its package starts is kept stopped and disabled, below)"
+  "bind9-dnsutils|dig|docs/lab-files.md and \`lblab up\`'s hints for DNS labs, the DNS integration tests (witness)"
 )
 # Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh and bench/traffic-vs-ab.sh time lblab against
 # (Wireshark's, about 100 MB with their libraries; nothing else needs them).
@@ -111,11 +114,29 @@ while IFS='|' read -r group pkg _ _; do
     *) satisfied "$pkg" || missing+=("$pkg") ;;
   esac
 done < <(table)
+# unbound's package starts and enables a system resolver. lblab runs its own inside lab namespaces,
+# so installing must leave none running on the host (nor one taking over /etc/resolv.conf through
+# unbound-resolvconf): a policy-rc.d denies every service start during the install (one already
+# there is left as it is).
+policy=/usr/sbin/policy-rc.d
+made_policy=0
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq || { echo "setup: apt-get update failed (see above): check the network and /etc/apt/sources.list, then run ci/setup.sh again" >&2; exit 2; }
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# ci/setup.sh: no service starts while it installs packages\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    made_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
     echo "setup: apt-get could not install ${missing[*]} (see above): fix the cause, then run ci/setup.sh again" >&2; exit 2; }
+  if [ $made_policy = 1 ]; then rm -f "$policy"; trap - EXIT; fi
+fi
+# ...and the unit stays disabled and stopped for good (unbound installed before this setup included).
+if installed unbound; then
+  deb-systemd-helper disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
+  if [ -d /run/systemd/system ]; then invoke-rc.d unbound stop >/dev/null 2>&1 || true; fi
 fi
 
 if [ $vm_needed = 1 ]; then

@@ -28,7 +28,7 @@ int lblab_agent_response(char *buf, size_t size, const char *node_name) {
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: lblab-agent --name NODE [--port|--tcp|--udp PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD]\n"
+            "usage: lblab-agent --name NODE [--port|--tcp|--udp PORT] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]\n"
             "       lblab-agent --launch < LINES\n"
             "lblab's built-in server: answers every HTTP request on TCP PORT (default 80), on every address,\n"
             "with the node's name (header X-Lblab-Node and body), and closes (a request for /hold stays open\n"
@@ -175,7 +175,7 @@ int lblab_agent_main(int argc, char **argv) {
         return launch_main();
     }
     const char *name = NULL, *netns = NULL;
-    long port = 80;
+    long port = 80, delay_ms = 0;
     int nsfd = -1, ready = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -185,6 +185,7 @@ int lblab_agent_main(int argc, char **argv) {
         else if (strcmp(a, "--netns") == 0) netns = v;
         else if (strcmp(a, "--netns-fd") == 0) nsfd = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--ready-fd") == 0) ready = (int)strtol(v, NULL, 10);
+        else if (strcmp(a, "--delay-ms") == 0) delay_ms = strtol(v, NULL, 10);
         else return usage();
         i++;
     }
@@ -210,6 +211,7 @@ int lblab_agent_main(int argc, char **argv) {
         report(ready, e);
         return 1;
     }
+    agent.delay_ms = delay_ms;
     report(ready, 0);
     lblab_agent_serve(&agent);
     return 0;

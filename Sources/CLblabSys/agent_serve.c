@@ -68,6 +68,7 @@ static int open_udp(int family, uint16_t port) {
 int lblab_agent_open(struct lblab_agent *agent, const char *name, uint16_t port) {
     agent->name = name;
     agent->udp4 = agent->udp6 = -1;
+    agent->delay_ms = 0;
     if ((agent->tcp = listen_tcp(port)) < 0) return errno;
     if ((agent->udp4 = open_udp(AF_INET, port)) < 0) {
         int e = errno;
@@ -97,6 +98,7 @@ struct conn {
 };
 
 static struct conn *conns;   // every open connection (the loop's own list; one agent per process)
+static long delay_ms;        // the agent's --delay-ms (one agent per process)
 
 static void drop(int ep, struct conn *c) {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -139,6 +141,8 @@ static void on_tcp(int ep, struct conn *c, uint32_t events, const char *resp, si
             c->got += (size_t)n;
             if (c->got >= 4 && memmem(c->buf, c->got, "\r\n\r\n", 4)) break;
         }
+        // A slow server: the whole loop waits, as a server busy with one request at a time would.
+        if (delay_ms > 0) usleep((useconds_t)delay_ms * 1000);
         c->wants_hold = c->got >= 10 && memcmp(c->buf, "GET /hold ", 10) == 0;
         c->resp = c->wants_hold ? hold_resp : resp;
         c->resp_len = c->wants_hold ? hold_len : resp_len;
@@ -218,6 +222,7 @@ static int hold_response(char *buf, size_t size, const char *name) {
 }
 
 void lblab_agent_serve(const struct lblab_agent *agent) {
+    delay_ms = agent->delay_ms;
     char resp[512], hold[512];
     int resp_len = lblab_agent_response(resp, sizeof resp, agent->name);
     int hold_len = hold_response(hold, sizeof hold, agent->name);

@@ -21,8 +21,8 @@ extension PacketPathRule {
     /// Selected when the lab's expected path (its mode, or `expect.path`) is this rule's mode, as
     /// `RuleCatalog.pathRule(for:)` maps it.
     public static func selected(by spec: LabSpec) -> Self? {
-        guard let mode = spec.expect.path.mode(in: spec.mode),
-              ObjectIdentifier(RuleCatalog.pathRule(for: mode)) == ObjectIdentifier(Self.self) else { return nil }
+        guard let mode = spec.expect.path.mode(in: spec.mode), let rule = RuleCatalog.pathRule(for: mode),
+              ObjectIdentifier(rule) == ObjectIdentifier(Self.self) else { return nil }
         return Self(spec: spec)
     }
 }
@@ -42,12 +42,14 @@ public enum RuleCatalog {
     }
 
     /// The path rule of each mode. The switch is exhaustive: a new `LabMode` does not compile until
-    /// it has a path rule, so no mode is ever judged by none.
-    public static func pathRule(for mode: LabMode) -> any PacketPathRule.Type {
+    /// it has a path rule, so no IPVS mode is ever judged by none. DNS labs have no IPVS path (the
+    /// DNS rules in LblabDNS judge them).
+    public static func pathRule(for mode: LabMode) -> (any PacketPathRule.Type)? {
         switch mode {
         case .dr: Rules.DRPath.self
         case .nat: Rules.NATPath.self
         case .tun: Rules.TUNPath.self
+        case .dns: nil
         }
     }
 }

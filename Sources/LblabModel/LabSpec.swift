@@ -9,6 +9,12 @@ public enum NodeRole: String, Codable, Sendable, CaseIterable {
     case dispatcher
     /// A real server behind a virtual service: runs lblab's built-in HTTP agent.
     case real
+    /// DNS labs: the authoritative DNS server (dnsmasq) holding one A record per web server.
+    case dns
+    /// DNS labs: a caching resolver (unbound) between clients and the DNS server.
+    case resolver
+    /// DNS labs: a web server reached directly (no IPVS): runs lblab's built-in HTTP agent.
+    case web
 }
 
 /// An Ethernet segment: one bridge in the lab's switch namespace.
@@ -86,6 +92,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     /// DR/TUN real servers without a tunnel: the link that holds the VIP (`nil`: `lo`, the fix;
     /// an interface on a segment makes the server answer ARP/NDP for the VIP).
     public var vipOn: String?
+    /// DNS labs' settings of this node (`resolver:`, `upstream:`, `cache:`, `round_robin:`, `delay_ms:`).
+    public var dns: DNSNodeSpec?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,
@@ -120,6 +128,88 @@ public struct NodeSpec: Codable, Sendable, Equatable {
 
     /// The address families of the node's interface addresses.
     public var families: Set<IPFamily> { Set(interfaces.flatMap { $0.addresses.map(\.family) }) }
+}
+
+/// What a node of a DNS lab adds to its role.
+public struct DNSNodeSpec: Codable, Sendable, Equatable {
+    /// Clients: the dns or resolver node in the client's resolv.conf.
+    public var resolver: String?
+    /// Resolvers: the dns node they forward the lab's zone to.
+    public var upstream: String?
+    /// Resolvers: keep answers for their TTL (false: unbound's `cache-max-ttl: 0`).
+    public var cache: Bool
+    /// Resolvers: rotate a cached answer's order for each client (unbound's `rrset-roundrobin`).
+    public var roundRobin: Bool
+    /// Web servers: milliseconds the agent waits before each answer (a slow server).
+    public var delayMillis: Int
+
+    public init(resolver: String? = nil, upstream: String? = nil, cache: Bool = true, roundRobin: Bool = true, delayMillis: Int = 0) {
+        self.resolver = resolver
+        self.upstream = upstream
+        self.cache = cache
+        self.roundRobin = roundRobin
+        self.delayMillis = delayMillis
+    }
+}
+
+/// The name a DNS lab serves and how its clients use it (`dns:` in the lab file).
+public struct DNSSpec: Codable, Sendable, Equatable {
+    /// The name with one A record per web server (`www.lab.test`).
+    public var name: String
+    /// The TTL of those records, in seconds.
+    public var ttl: Int
+    /// Connections each client makes, one lookup before each.
+    public var lookups: Int
+    /// Milliseconds between one client's lookups.
+    public var intervalMillis: Int
+    /// The article's claim this lab shows, for the table `lblab test` prints.
+    public var claim: String
+
+    public init(name: String, ttl: Int, lookups: Int, intervalMillis: Int, claim: String) {
+        self.name = name
+        self.ttl = ttl
+        self.lookups = lookups
+        self.intervalMillis = intervalMillis
+        self.claim = claim
+    }
+}
+
+/// A fault applied during `lblab test` (`faults:`), as `lblab fault LAB NODE down|up` does by hand.
+public struct FaultSpec: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable, CaseIterable {
+        /// The node's service process stops (the host stays).
+        case down
+        /// It starts again.
+        case up
+    }
+
+    /// Seconds after the traffic starts.
+    public var at: Double
+    public var node: String
+    public var action: Action
+
+    public init(at: Double, node: String, action: Action) {
+        self.at = at
+        self.node = node
+        self.action = action
+    }
+}
+
+/// What a DNS lab's connections may do wrong.
+public enum ErrorsRule: String, Codable, Sendable, CaseIterable {
+    /// No connection fails.
+    case none
+    /// A server's `down` fault makes about 1/N of connections fail from then on.
+    case fault
+    /// Not checked.
+    case any
+}
+
+/// Whether a DNS lab's resolvers must answer from their cache.
+public enum CacheRule: String, Codable, Sendable, CaseIterable {
+    case on
+    case off
+    case any
 }
 
 /// An IPVS virtual service on a dispatcher.
@@ -218,6 +308,10 @@ public struct ExpectSpec: Codable, Sendable, Equatable {
     public var distribution: DistributionRule
     public var path: PathRule
     public var arp: ARPRule
+    /// DNS labs: errors allowed (nil: none).
+    public var errors: ErrorsRule?
+    /// DNS labs: the resolvers' cache (nil: not checked).
+    public var cache: CacheRule?
 
     public init(distribution: DistributionRule = .scheduler, path: PathRule = .mode, arp: ARPRule = .dispatcherOnly) {
         self.distribution = distribution
@@ -242,6 +336,10 @@ public struct LabSpec: Codable, Sendable, Equatable {
     public var expect: ExpectSpec
     /// The file it came from, if any.
     public var source: String?
+    /// DNS labs (mode dns): the name, its TTL and the clients' lookups.
+    public var dns: DNSSpec?
+    /// Faults `lblab test` applies during the traffic.
+    public var faults: [FaultSpec]?
 
     public init(name: String, description: String = "", mode: LabMode, segments: [SegmentSpec], nodes: [NodeSpec],
                 services: [ServiceSpec], arpFix: Bool, traffic: TrafficSpec, expect: ExpectSpec, source: String? = nil) {
@@ -264,6 +362,8 @@ public struct LabSpec: Codable, Sendable, Equatable {
     public var clients: [NodeSpec] { nodes(.client) }
     public var dispatchers: [NodeSpec] { nodes(.dispatcher) }
     public var realServers: [NodeSpec] { nodes(.real) }
+    /// The nodes running lblab's HTTP agent: real servers, and web servers of DNS labs.
+    public var servers: [NodeSpec] { nodes.filter { $0.role == .real || $0.role == .web } }
 
     /// The services whose VIPs a node holds: as their dispatcher, or as one of their DR/TUN
     /// real servers.
@@ -286,6 +386,13 @@ extension LabSpec {
         t.expect = ExpectSpec(distribution: .none, path: .none, arp: .none)
         t.description = ""
         t.source = nil
+        t.faults = nil
+        if var d = t.dns {
+            d.lookups = 0
+            d.intervalMillis = 0
+            d.claim = ""
+            t.dns = d
+        }
         return t
     }
 }

@@ -7,7 +7,7 @@ struct LabValidator {
     let file: String
     let defaultName: String
 
-    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect"]
+    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect", "dns", "faults"]
     /// The segment a lab file without `segments:` has.
     static let defaultSegment = "lan"
 
@@ -115,15 +115,25 @@ struct LabValidator {
         let arpFix = try bool("arp_fix", top["arp_fix"], default: true)
 
         let parsed = try parseNodes(top, segments: segments, mode: mode)
+        if !mode.usesIPVS {
+            return try validateDNSLab(top, name: name, mode: mode, segments: segments, arpFix: arpFix, parsed: parsed)
+        }
+        try rejectDNSKeys(top)
         let services = try parseServices(top, nodes: parsed)
         let nodes = applyModeDefaults(parsed, services: services)
         let traffic = try parseTraffic(top, nodes: nodes, services: services)
         let expect = try parseExpect(top, services: services, traffic: traffic)
 
-        let spec = LabSpec(name: name, description: try string("description", top["description"]) ?? "", mode: mode,
+        var spec = LabSpec(name: name, description: try string("description", top["description"]) ?? "", mode: mode,
                            segments: segments, nodes: nodes, services: services, arpFix: arpFix, traffic: traffic,
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
+        if top["faults"] != nil {
+            // Parsed for their errors, but refused: an IPVS lab's test does not apply them yet.
+            _ = try parseFaults(top, nodes: nodes, serverRole: .real)
+            throw fail(key: "faults", line: top.keyLine("faults"), "lblab test applies faults: in DNS labs only (yet)",
+                       valid: "`lblab fault \(name) <real server> down|up` by hand while the lab is up")
+        }
         return spec
     }
 

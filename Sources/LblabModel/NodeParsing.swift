@@ -12,11 +12,11 @@ struct ParsedNode {
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold"]
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
-    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "gateway", "u_threshold", "l_threshold"]
+    static let memberKeys = ["weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "gateway", "u_threshold", "l_threshold", "delay_ms", "resolver"]
     /// Keys that only a real server has.
     static let realServerKeys = ["weight", "forward", "tunnel", "vip_on", "u_threshold", "l_threshold"]
     /// Names lblab uses inside a lab: the switch namespace, the loopback.
@@ -57,9 +57,9 @@ extension LabValidator {
             try patch(&nodes[i], p.tree)
         }
         let nodesLine = top.keyLine("nodes")
-        for role in NodeRole.allCases where !nodes.contains(where: { $0.spec.role == role }) {
-            throw fail(key: "nodes", line: nodesLine, "a lab needs at least one node with role \(role.rawValue)",
-                       valid: NodeRole.allCases.map(\.rawValue).joined(separator: ", "))
+        for role in mode.requiredRoles where !nodes.contains(where: { $0.spec.role == role }) {
+            throw fail(key: "nodes", line: nodesLine, (mode.usesIPVS ? "a lab" : "a \(mode.rawValue) lab") + " needs at least one node with role \(role.rawValue)",
+                       valid: mode.allowedRoles.map(\.rawValue).joined(separator: ", "))
         }
         return nodes
     }
@@ -79,6 +79,10 @@ extension LabValidator {
         let t = try mapping(key, tree, allowed: Self.nodeKeys)!
         let roleNode = try required(key, t, "role", valid: NodeRole.allCases.map(\.rawValue).joined(separator: ", "))
         let role: NodeRole = try choice("\(key).role", roleNode, default: .client)
+        guard mode.allowedRoles.contains(role) else {
+            throw fail("\(key).role", roleNode, "a \(mode.rawValue) lab has no role \(role.rawValue)" + (mode.usesIPVS ? " (DNS roles need mode: dns)" : " (a DNS lab has no IPVS)"),
+                       valid: mode.allowedRoles.map(\.rawValue).joined(separator: ", "))
+        }
         if role != .real {
             for k in Self.realServerKeys where t[k] != nil { throw fail("\(key).\(k)", t[k], "only real servers have a \(k)") }
         }
@@ -92,6 +96,7 @@ extension LabValidator {
         node.rpFilter = try t["rp_filter"].map { try int("\(key).rp_filter", $0, 0...2, default: 0) }
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }
         if let v = t["vip_on"] { node.spec.vipOn = try vipOn("\(key).vip_on", v, interfaces: interfaces) }
+        node.spec.dns = try parseDNSNode(key, t, role: role, mode: mode)
 
         guard let countNode = t["count"] else { return [node] }
         let count = try int("\(key).count", countNode, 1...Self.maxGroupCount, default: 1)
@@ -284,6 +289,11 @@ extension LabValidator {
         if node.spec.role != .real {
             for k in Self.realServerKeys where t[k] != nil { throw fail("\(key).\(k)", t[k], "only real servers have a \(k)") }
         }
+        for k in ["delay_ms", "resolver"] where t[k] != nil && (node.spec.dns == nil || Self.dnsKeyRole[k] != node.spec.role) {
+            throw fail("\(key).\(k)", t[k], "only \(Self.dnsKeyRole[k]!.rawValue) nodes of DNS labs have a \(k)")
+        }
+        if let d = t["delay_ms"] { node.spec.dns?.delayMillis = try int("\(key).delay_ms", d, 0...10_000, default: 0) }
+        if let r = t["resolver"] { node.spec.dns?.resolver = try string("\(key).resolver", r) }
         if let w = t["weight"] { node.spec.weight = try int("\(key).weight", w, 0...65535, default: 1) }
         if let f = t["forward"] { node.spec.forward = try choice("\(key).forward", f, default: node.spec.forward) }
         try parseThresholds(key, t, into: &node.spec)

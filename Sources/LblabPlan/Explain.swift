@@ -38,6 +38,15 @@ extension Step {
             return c
         case .startAgent(let ns, let node, let port, let proto):
             return "ip netns exec \(ns) lblab-agent --name \(node) --\(proto.rawValue) \(port) &   # lblab's built-in server"
+        case .startDaemon(let ns, let node, let d):
+            var lines: [String] = []
+            let path = "/run/lblab/\(d.lab)/\(d.kind.file(node: node, "conf"))"
+            if let text = d.config { lines.append("cat > \(path) <<'EOF'\n\(text)EOF") }
+            let argv = d.arguments.map { $0.replacingOccurrences(of: "{config}", with: path) }
+            lines.append("ip netns exec \(ns) \(argv.joined(separator: " ")) &")
+            return lines.joined(separator: "\n     ")
+        case .stopDaemon(let ns, let node, let kind):
+            return "ip netns exec \(ns) pkill -x \(kind.commandName)   # stop \(node)'s \(kind.rawValue)"
         case .stopAgent(let ns, let node, let port):
             return "ip netns exec \(ns) pkill -xf 'lblab-agent --name \(node) --tcp \(port)'   # stop \(node)'s server on port \(port)"
         }

@@ -32,6 +32,8 @@ public enum StepOutcome: Sendable, Equatable {
     case done
     /// A process started by `startAgent`.
     case startedAgent(node: String, namespace: String, port: UInt16, pid: Int32)
+    /// A process started by `startDaemon`.
+    case startedDaemon(node: String, namespace: String, kind: DaemonKind, pid: Int32)
 }
 
 /// A step that failed, with the error the executor threw.
@@ -71,7 +73,7 @@ public final class PlanApplier {
             done.append(step)
             switch outcome {
             case .done: break
-            case .startedAgent: agents.append(outcome)
+            case .startedAgent, .startedDaemon: agents.append(outcome)
             }
             let d = clock.now - t0
             onStep?(i, step, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)

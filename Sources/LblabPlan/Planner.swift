@@ -16,6 +16,10 @@ public enum Planner {
             b.add(.setUp(namespace: sw, link: bridge), "")
         }
         for node in lab.nodes { plumb(node, lab, &b) }
+        if !lab.mode.usesIPVS {
+            dnsServers(lab, &b)
+            return Plan(lab: lab.name, entries: b.entries)
+        }
         for node in lab.dispatchers { dispatcher(node, lab, &b) }
         for node in lab.realServers { realServer(node, lab, &b) }
         return Plan(lab: lab.name, entries: b.entries)
@@ -48,7 +52,9 @@ public enum Planner {
         let sw = LabNames.switchNamespace(lab: lab.name)
         let ns = LabNames.namespace(lab: lab.name, node: node.name)
         b.add(.createNamespace(name: ns), "node \(node.name) (\(node.role.rawValue)): its own network stack")
-        if lab.usesIPv6 { b.enableIPv6(ns) } else { b.quietIPv6(ns) }
+        // A DNS lab's client keeps IPv6 like any host: with a link-local address glibc sorts IPv4
+        // answers (RFC 6724 rule 9), without one it does not (see LblabDNS/AddressSorting.swift).
+        if lab.usesIPv6 || (!lab.mode.usesIPVS && node.role == .client) { b.enableIPv6(ns) } else { b.quietIPv6(ns) }
         b.add(.setUp(namespace: ns, link: "lo"), "")
         for interface in node.interfaces {
             let port = LabNames.switchPort(node: node, interface: interface)

@@ -20,8 +20,12 @@ public enum Step: Codable, Sendable, Equatable {
     /// The built-in server of a real server on one port, answering with the node's name.
     case startAgent(namespace: String, node: String, port: UInt16, proto: TransportProtocol)
 
-    // Teardown steps: the undo of the two steps that own something outside a namespace's network stack.
+    /// A server process of a DNS lab in a node's namespace (dnsmasq, unbound, a web server's agent).
+    case startDaemon(namespace: String, node: String, daemon: PlannedDaemon)
+
+    // Teardown steps: the undo of the steps that own something outside a namespace's network stack.
     case stopAgent(namespace: String, node: String, port: UInt16)
+    case stopDaemon(namespace: String, node: String, kind: DaemonKind)
     case deleteNamespace(name: String)
 
     /// The namespace the step acts in.
@@ -30,7 +34,8 @@ public enum Step: Codable, Sendable, Equatable {
         case .createNamespace(let n), .deleteNamespace(let n): n
         case .setSysctl(let n, _, _), .createBridge(let n, _), .createVeth(let n, _, _, _), .setMaster(let n, _, _),
              .setUp(let n, _), .addAddress(let n, _, _), .addRoute(let n, _), .createTunnel(let n, _, _),
-             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _):
+             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _),
+             .startDaemon(let n, _, _), .stopDaemon(let n, _, _):
             n
         }
     }
@@ -40,13 +45,14 @@ public enum Step: Codable, Sendable, Equatable {
         switch self {
         case .createNamespace(let n): .step(.deleteNamespace(name: n))
         case .startAgent(let ns, let node, let port, _): .step(.stopAgent(namespace: ns, node: node, port: port))
+        case .startDaemon(let ns, let node, let d): .step(.stopDaemon(namespace: ns, node: node, kind: d.kind))
         // Everything in a network stack goes with its namespace: links (and the peer of a veth,
         // which dies with its pair), addresses, routes, sysctls, the IPVS table.
         case .setSysctl(let ns, _, _), .createBridge(let ns, _), .createVeth(let ns, _, _, _), .setMaster(let ns, _, _),
              .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _), .createTunnel(let ns, _, _),
              .addService(let ns, _), .addDestination(let ns, _, _):
             .withNamespace(ns)
-        case .stopAgent, .deleteNamespace: .nothing
+        case .stopAgent, .stopDaemon, .deleteNamespace: .nothing
         }
     }
 }
@@ -128,5 +134,50 @@ public struct PlannedDestination: Codable, Sendable, Equatable {
         self.weight = weight
         self.upperThreshold = upperThreshold
         self.lowerThreshold = lowerThreshold
+    }
+}
+
+/// The programs a DNS lab runs as its servers.
+public enum DaemonKind: String, Codable, Sendable, CaseIterable {
+    /// The authoritative DNS server.
+    case dnsmasq
+    /// The caching resolver.
+    case unbound
+    /// lblab's HTTP agent on a web server.
+    case agent
+
+    /// The file name of a node's configuration (`.conf`) or log (`.log`) in the lab's state directory.
+    public func file(node: String, _ suffix: String) -> String { "\(node).\(rawValue).\(suffix)" }
+
+    /// The process's command name (/proc/PID/comm), to tell it from a reused pid.
+    public var commandName: String {
+        switch self {
+        case .dnsmasq: "dnsmasq"
+        case .unbound: "unbound"
+        case .agent: "lblab-agent"
+        }
+    }
+}
+
+/// A server process as planned: its command line, and the configuration file it reads, if any.
+public struct PlannedDaemon: Codable, Sendable, Equatable {
+    public var kind: DaemonKind
+    /// argv; `{config}` stands for the configuration file's path, `lblab-agent` for lblab's agent.
+    public var arguments: [String]
+    /// The lab: its state directory (/run/lblab/<lab>/) holds the configuration and the log.
+    public var lab: String
+    /// The configuration file's text (written to `<node>.<kind>.conf` there), if it reads one.
+    public var config: String?
+    /// The address and port it serves on, for the readiness check (UDP 53 for DNS, TCP for the agent).
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(kind: DaemonKind, arguments: [String], lab: String, config: String? = nil, address: IPAddress, port: UInt16) {
+        self.kind = kind
+        self.arguments = arguments
+        self.lab = lab
+        self.config = config
+        self.address = address
+        self.port = port
     }
 }

@@ -93,6 +93,8 @@ final class KernelExecutor: StepExecutor {
     let handles: LabHandles
     /// Agent pids by node and port: filled as agents start, or from a lab's state for `down`.
     private(set) var agents: [AgentKey: Int32]
+    /// DNS labs' server processes by node: filled as they start, or from a lab's state for `down`.
+    var daemons: [String: Int32] = [:]
 
     /// Fault injection for tests of rollback: `LBLAB_FAIL_AFTER_STEPS=N` makes step N+1 fail.
     private let failAfter = ProcessInfo.processInfo.environment["LBLAB_FAIL_AFTER_STEPS"].flatMap(Int.init)
@@ -286,6 +288,13 @@ final class KernelExecutor: StepExecutor {
             agents[key] = agent.pid
             pending.append((agent, step, port))
             return .startedAgent(node: node, namespace: ns, port: port, pid: agent.pid)
+        case .startDaemon(let ns, let node, let daemon):
+            let pid = try Daemons.start(daemon, node: node, in: try handles.namespace(ns))
+            daemons[node] = pid
+            return .startedDaemon(node: node, namespace: ns, kind: daemon.kind, pid: pid)
+        case .stopDaemon(_, let node, let kind):
+            if let pid = daemons[node] { Daemons.stop(pid, kind: kind) }
+            daemons[node] = nil
         case .stopAgent(_, let node, let port):
             let t0 = ContinuousClock.now
             defer { log.trace("step done", metadata: ["step": "\(step.command)", "ms": "\(Self.ms(since: t0))"]) }

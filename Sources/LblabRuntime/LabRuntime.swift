@@ -39,7 +39,7 @@ public struct LabRuntime: Sendable {
 
     func upKeepingHandles(_ spec: LabSpec, onStep: ((Plan.Entry, Double) -> Void)? = nil) throws -> (UpResult, LabHandles) {
         try Self.requireRoot()
-        try Self.requireIPVS()
+        if spec.mode.usesIPVS { try Self.requireIPVS() }
         return try store.withLock(spec.name) { try upLocked(spec, onStep: onStep) }
     }
 
@@ -68,9 +68,16 @@ public struct LabRuntime: Sendable {
             state.agents = applier.agents.compactMap { outcome in
                 switch outcome {
                 case .startedAgent(let node, let ns, let port, let pid): LabState.Agent(node: node, namespace: ns, port: port, pid: pid)
-                case .done: nil
+                case .done, .startedDaemon: nil
                 }
             }
+            let daemons = applier.agents.compactMap { outcome -> LabState.Daemon? in
+                switch outcome {
+                case .startedDaemon(let node, let ns, let kind, let pid): LabState.Daemon(node: node, namespace: ns, kind: kind, pid: pid)
+                case .done, .startedAgent: nil
+                }
+            }
+            state.daemons = daemons.isEmpty ? nil : daemons
             state.steps = applier.done
             try store.save(state)
             phase("state saved")
@@ -133,6 +140,7 @@ public struct LabRuntime: Sendable {
         for n in existing where !done.contains(.createNamespace(name: n)) { done.insert(.createNamespace(name: n), at: 0) }
         let agents = Dictionary((state?.agents ?? []).map { (AgentKey(node: $0.node, port: $0.port), $0.pid) }, uniquingKeysWith: { a, _ in a })
         let executor = KernelExecutor(agents: agents)
+        executor.daemons = Dictionary((state?.daemons ?? []).map { ($0.node, $0.pid) }, uniquingKeysWith: { a, _ in a })
         let failures = try NamespaceThread.shared.runHere { PlanApplier.teardown(done, with: executor) }
         if let first = failures.first {
             throw RuntimeError.system("take lab \(lab) down: \(first)", ECANCELED)

@@ -18,6 +18,14 @@ public struct LabState: Codable, Sendable {
         public var pid: Int32
     }
 
+    /// A server process of a DNS lab (dnsmasq, unbound, a web server's agent).
+    public struct Daemon: Codable, Sendable, Equatable {
+        public var node: String
+        public var namespace: String
+        public var kind: DaemonKind
+        public var pid: Int32
+    }
+
     public var spec: LabSpec
     public var phase: Phase
     public var builderPID: Int32
@@ -25,6 +33,8 @@ public struct LabState: Codable, Sendable {
     /// Every namespace of the lab (switch first), created or about to be.
     public var namespaces: [String]
     public var agents: [Agent]
+    /// DNS labs' server processes (nil in state written before they existed).
+    public var daemons: [Daemon]?
     /// The steps that built the lab, in order: `down` undoes exactly these (`Plan.teardown(of:)`).
     public var steps: [Step]
 

@@ -50,6 +50,9 @@ extension LabRuntime {
     public func test(_ spec: LabSpec, keepUp: Bool = false, captureDirectory: String? = nil,
                      progress: ((String) -> Void)? = nil) throws -> TestReport {
         try Self.requireRoot()
+        guard spec.mode.usesIPVS else {
+            throw RuntimeError.system("test lab \(spec.name) here: it is a DNS lab (mode dns), which `testDNS` runs", EINVAL)
+        }
         // The lock is held for the whole run: no other lblab process can take the lab down
         // (or build it) under the traffic.
         return try store.withLock(spec.name) {
@@ -83,6 +86,8 @@ extension LabRuntime {
                          progress: ((String) -> Void)?) throws -> TestReport {
         let target = try TrafficTarget(spec)
         let facts = try runFacts(spec, target, handles: handles)
+        let state = try store.load(spec.name)
+        let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
         let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
         let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
         let captures = try sw.run {
@@ -118,12 +123,23 @@ extension LabRuntime {
         let outcomes = traffic.outcomes
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
-        let analysis = Self.analyze(record, captures: captured.frames)
+        var analysis = Self.analyze(record, captures: captured.frames)
+        let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
+        analysis = AnalysisReport(verdicts: analysis.verdicts + [Self.livenessVerdict(dead)], fromClient: analysis.fromClient,
+                                  fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(outcomes.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
+    }
+
+    /// The `liveness` rule every lab gets: its server processes were alive before and after the traffic.
+    static func livenessVerdict(_ dead: [String]) -> RuleVerdict {
+        RuleVerdict(rule: "liveness", passed: dead.isEmpty,
+                    summary: dead.isEmpty ? "every server process of the lab was alive before and after the traffic"
+                                          : "\(dead.count) server process(es) of the lab were not running: this run is not that lab",
+                    evidence: dead)
     }
 
     /// Captures hand frames over in blocks at most this late (not one wakeup of the capture thread

@@ -17,6 +17,10 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case upFailed(lab: String, step: String, cause: String, rolledBack: Int)
     case upWithDifferentSettings(lab: String)
     case system(String, Int32)
+    /// A server program a lab runs is not installed.
+    case missingProgram(program: String, package: String)
+    /// `lblab fault` on a node that runs no server process.
+    case noServerOn(lab: String, node: String, valid: [String])
 
     public var description: String {
         switch self {
@@ -50,6 +54,10 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "lab \(lab) is up already with a different topology (nodes, addresses, scheduler, weights or ARP fix): run `lblab down \(lab)` first, or test it as it is (only traffic and expect settings may differ)"
         case .system(let op, let e):
             return SystemError(op, errno: e).description
+        case .missingProgram(let program, let package):
+            return "\(program) is not installed: `apt-get install \(package)` (ci/setup.sh installs it without starting a system service)"
+        case .noServerOn(let lab, let node, let valid):
+            return "node \(node) of lab \(lab) runs no server process lblab can stop or start (valid: \(valid.joined(separator: ", ")))"
         }
     }
 }

@@ -62,6 +62,7 @@ public struct LabStatus: Sendable, Codable {
     /// The IPVS tables, each exactly as `ipvsadm -Ln` prints it in its dispatcher's namespace
     /// (without the final newline); with several dispatchers, each after a line naming it.
     public var ipvsTable: String {
+        if mode == "dns" { return "no IPVS: a DNS round-robin lab (its servers are the dns, resolver and web nodes above)" }
         if ipvs.isEmpty {
             return "no IPVS table: the dispatcher's namespace is missing (lblab down \(lab), then lblab up \(lab))"
         }
@@ -90,9 +91,10 @@ extension LabRuntime {
         var nodes: [LabStatus.Node] = []
         for n in spec.nodes {
             let nsName = LabNames.namespace(lab: spec.name, node: n.name)
-            let agent = state.agents.first { $0.node == n.name }
+            // A real server's agent, or a DNS lab's server process (agent, dnsmasq, unbound).
+            let pid = state.agents.first { $0.node == n.name }?.pid ?? state.daemons?.first { $0.node == n.name }?.pid
             var node = LabStatus.Node(name: n.name, role: n.role.rawValue, namespace: nsName, present: NetworkNamespace.exists(nsName),
-                                      mac: nil, addresses: [], agentPID: agent?.pid, agentAlive: agent.map { Processes.isAlive($0.pid) })
+                                      mac: nil, addresses: [], agentPID: pid, agentAlive: pid.map { Processes.isAlive($0) })
             if node.present {
                 let route = try handles.route(nsName)
                 let links = try route.links()

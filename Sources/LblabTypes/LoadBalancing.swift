@@ -8,6 +8,9 @@ public enum LabMode: String, Codable, Sendable, CaseIterable {
     case nat
     /// LVS-TUN: requests tunnelled (IP-in-IP) to the real server, replies straight to the client.
     case tun
+    /// No IPVS at all: DNS round robin. Clients resolve a name (dnsmasq, maybe behind an unbound
+    /// cache) before each connection and connect to web servers directly.
+    case dns
 
     /// The forwarding method this mode uses unless a real server says otherwise.
     public var defaultForwarding: Forwarding {
@@ -15,6 +18,16 @@ public enum LabMode: String, Codable, Sendable, CaseIterable {
         case .dr: .route
         case .nat: .masq
         case .tun: .tunnel
+        // A DNS lab has no real servers behind IPVS: nothing forwards, this value is never used.
+        case .dns: .route
+        }
+    }
+
+    /// Whether the lab has a dispatcher and an IPVS table.
+    public var usesIPVS: Bool {
+        switch self {
+        case .dr, .nat, .tun: true
+        case .dns: false
         }
     }
 }

@@ -4,4 +4,10 @@
 // `ip netns exec NS lblab-agent --name rs1 --port 80 &` works when typed by hand.
 #include "CLblabSys.h"
 
-int main(int argc, char **argv) { return lblab_agent_main(argc, argv); }
+#include <string.h>
+
+int main(int argc, char **argv) {
+    // A DNS lab's client (see CLblabSys/resolveclient.c).
+    if (argc >= 2 && strcmp(argv[1], "--resolve-client") == 0) return lblab_resolve_client_main(argc, argv);
+    return lblab_agent_main(argc, argv);
+}

@@ -9,7 +9,7 @@ struct Lblab: ParsableCommand {
         commandName: "lblab",
         abstract: "Live Linux load-balancing labs: namespaces, kernel IPVS, real traffic, pcap-verified paths.",
         discussion: "A LAB is a name from `lblab list` or a path to a lab file (YAML).",
-        subcommands: [List.self, Show.self, Up.self, Status.self, Exec.self, Test.self, Analyze.self, Down.self, Clean.self, Doctor.self, VM.self])
+        subcommands: [List.self, Show.self, Up.self, Status.self, Exec.self, Test.self, Analyze.self, Fault.self, Down.self, Clean.self, Doctor.self, VM.self])
 }
 
 /// Options shared by commands that print results.

@@ -62,8 +62,8 @@ enum Describe {
             "file: \(s.source ?? "-")",
             "mode: \(s.mode.rawValue)",
             "segments: [\(s.segments.map(\.name).joined(separator: ", "))]",
-            "services:",
         ]
+        if s.mode.usesIPVS { out.append("services:") }
         for v in s.services {
             var options = ""
             if let p = v.persistence { options += ", persistence: {timeout: \(p.timeout), netmask: \(p.prefixLength)}" }
@@ -72,7 +72,7 @@ enum Describe {
                        + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]\(options)}")
             out.append("    # " + SchedulerOracle.explanation(v.scheduler))
         }
-        out.append("arp_fix: \(s.arpFix)")
+        if s.mode.usesIPVS { out.append("arp_fix: \(s.arpFix)") }
         out.append("nodes:")
         for n in s.nodes {
             var fields = ["role: \(n.role.rawValue)"]
@@ -91,12 +91,24 @@ enum Describe {
                 if let u = n.upperThreshold, u > 0 { fields.append("u_threshold: \(u)") }
                 if let l = n.lowerThreshold, l > 0 { fields.append("l_threshold: \(l)") }
                 if n.forward == .tunnel { fields.append("tunnel: \(n.tunnel)") }
-            case .dispatcher, .client: break
+            case .client:
+                if let r = n.dns?.resolver { fields.append("resolver: \(r)") }
+            case .resolver:
+                fields += ["upstream: \(n.dns?.upstream ?? "-")", "cache: \(n.dns?.cache ?? true)", "round_robin: \(n.dns?.roundRobin ?? true)"]
+            case .web:
+                fields.append("delay_ms: \(n.dns?.delayMillis ?? 0)")
+            case .dispatcher, .dns: break
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
             if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
             if let g = n.group { fields.append("# count: group \(g)") }
             out.append("  \(n.name): {\(fields.joined(separator: ", "))}")
+        }
+        if let d = s.dns {
+            out.append("dns: {name: \(d.name), ttl: \(d.ttl), lookups: \(d.lookups), interval_ms: \(d.intervalMillis), timeout: \(s.traffic.timeout), claim: \(d.claim)}")
+            for f in s.faults ?? [] { out.append("faults: - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
+            out.append("expect: {distribution: \(s.expect.distribution.rawValue), errors: \((s.expect.errors ?? .none).rawValue), cache: \((s.expect.cache ?? .any).rawValue)}")
+            return out.joined(separator: "\n")
         }
         out += Self.traffic(s.traffic)
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")

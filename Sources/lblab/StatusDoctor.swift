@@ -19,7 +19,8 @@ struct Status: ParsableCommand {
                 for n in s.nodes {
                     var line = "  \(n.name.padding(12)) \(n.role.padding(10)) \(n.present ? (n.mac ?? "-") : "MISSING namespace \(n.namespace)")"
                     line += "  " + n.addresses.joined(separator: ", ")
-                    if let pid = n.agentPID { line += "  agent pid \(pid) \(n.agentAlive == true ? "running" : "NOT RUNNING")" }
+                    let what = n.role == "dns" ? "dnsmasq" : n.role == "resolver" ? "unbound" : "agent"
+                    if let pid = n.agentPID { line += "  \(what) pid \(pid) \(n.agentAlive == true ? "running" : "NOT RUNNING")" }
                     print(line)
                 }
                 print("")

@@ -52,6 +52,10 @@ struct Test: ParsableCommand {
     func test(started: Date) throws {
         let spec = try loadLab(lab, settings: settings.settings)
         try LabRuntime.requireRoot()
+        if !spec.mode.usesIPVS {
+            if junit != nil { throw ValidationError("--junit is not available for DNS labs yet (lab \(spec.name) is mode dns): use --json") }
+            return try testDNS(spec)
+        }
         if !output.json {
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
             print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.summary)")

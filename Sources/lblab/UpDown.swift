@@ -32,6 +32,12 @@ struct Up: ParsableCommand {
                 struct Out: Encodable { var lab: String; var seconds: Double; var steps: Int; var agents: [LabState.Agent] }
                 return try printJSON(Out(lab: spec.name, seconds: result.seconds, steps: result.plan.entries.count, agents: result.agents))
             }
+            guard spec.mode.usesIPVS else {
+                print(String(format: "lab %@ is up (%d steps in %.3f s). Try: lblab test %@ · lblab fault %@ <web server> down · lblab down %@",
+                             spec.name, result.plan.entries.count, result.seconds, spec.name, spec.name, spec.name))
+                for line in DNSText.hints(spec) { print("  " + line) }
+                return
+            }
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
             // `-g`: curl takes an IPv6 URL's brackets as an address, not as a glob.
             let curl = service.vip.family == .ipv6 ? "curl -g -s" : "curl -s"

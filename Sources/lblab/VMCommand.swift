@@ -347,7 +347,7 @@ extension Up {
             spec = try loadLab(lab, settings: settings.settings)  // the lab file is checked here, natively
             try LabRuntime.requireRoot()
         }
-        guard let spec else { return false }
+        guard let spec, spec.mode.usesIPVS else { return false }   // a DNS lab needs no IPVS: it runs here
         let args = ["up", LabVMRequest.fileArgument("\(spec.name).yaml")] + settings.settings.flatMap { ["--set", $0] }
             + (explain ? ["--explain"] : []) + (output.json ? ["--json"] : [])
         var files: [String: Data] = [:]
@@ -363,6 +363,7 @@ extension Test {
     func forwardedToVM() throws -> Bool {
         guard !noVM, VMForward.ipvsMissing else { return false }
         let spec = try loadLab(lab, settings: settings.settings)
+        guard spec.mode.usesIPVS else { return false }   // a DNS lab needs no IPVS: it runs here
         try LabRuntime.requireRoot()
         let args = ["test", LabVMRequest.fileArgument("\(spec.name).yaml")] + settings.settings.flatMap { ["--set", $0] }
             + (keep ? ["--keep"] : []) + (output.json ? ["--json"] : [])

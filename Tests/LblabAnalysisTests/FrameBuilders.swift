@@ -140,7 +140,7 @@ struct SyntheticLab {
             switch mode {
             case .dr: f.interfaces.append(InterfaceFacts(name: "lo", addresses: [vipHost]))
             case .tun: f.interfaces.append(InterfaceFacts(name: "ipip0", kind: "ipip", addresses: [vipHost]))
-            case .nat: break
+            case .nat, .dns: break   // a synthetic DNS lab is not built (no IPVS path to synthesise)
             }
             return (spec, f)
         }
@@ -243,6 +243,7 @@ struct SyntheticLab {
             case .dr: lab.drFlow(port: port, rs: s == 1 ? rs1 : rs2)
             case .nat: lab.natFlow(port: port, rs: s == 1 ? natRS1 : natRS2)
             case .tun: lab.tunFlow(port: port, rs: s == 1 ? rs1 : rs2)
+            case .dns: break
             }
         }
         return lab

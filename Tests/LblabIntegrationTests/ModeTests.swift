@@ -52,7 +52,7 @@ extension IntegrationTests {
         let r = try Harness.lblab("test", "nat-basic", "--set", "connections=100", "--json")
         #expect(r.status == 0, "\(r.all)")
         let v = try verdicts(r)
-        #expect(v == ["answered": true, "distribution": true, "nat-path": true, "arp": true], "\(v)")
+        #expect(v == ["answered": true, "distribution": true, "nat-path": true, "arp": true, "liveness": true], "\(v)")
         #expect(Harness.counts(try r.json(), "fromClient") == ["rs1": 50, "rs2": 50])
         try Harness.expectNothingLeft(of: "nat-basic")
     }
@@ -101,7 +101,7 @@ extension IntegrationTests {
         let r = try Harness.lblab("test", "tun-basic", "--set", "connections=100", "--json")
         #expect(r.status == 0, "\(r.all)")
         let v = try verdicts(r)
-        #expect(v == ["answered": true, "distribution": true, "tun-path": true, "arp": true], "\(v)")
+        #expect(v == ["answered": true, "distribution": true, "tun-path": true, "arp": true, "liveness": true], "\(v)")
         #expect(Harness.counts(try r.json(), "fromClient") == ["rs1": 50, "rs2": 50])
         try Harness.expectNothingLeft(of: "tun-basic")
     }

@@ -149,7 +149,7 @@ import LblabTypes
         let text = lab("rs: {role: real, address: 10.0.0.21/24, count: 4}")
         let unknown = try #require(labError(text, overrides: ["rs2.address=10.0.0.99/24"]))
         #expect(unknown.file == "--set rs2.address=10.0.0.99/24" && unknown.key == "nodes.rs2.address" && unknown.line == nil)
-        #expect(unknown.valid == "weight, forward, ip_forward, rp_filter, tunnel, vip_on, gateway, u_threshold, l_threshold")
+        #expect(unknown.valid == "weight, forward, ip_forward, rp_filter, tunnel, vip_on, gateway, u_threshold, l_threshold, delay_ms, resolver")
         let bad = try #require(labError(text, overrides: ["rs2.weight=heavy"]))
         #expect(bad.file == "--set rs2.weight=heavy" && bad.key == "nodes.rs2.weight" && bad.line == nil)
         let missing = try #require(labError(text, overrides: ["rs9.weight=1"]))

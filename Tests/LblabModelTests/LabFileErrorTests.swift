@@ -487,7 +487,7 @@ import LblabTypes
               rs1: {role: real, address: 10.0.0.21/24}
             """))
         checkNames(e, key: "mode", line: 2)
-        #expect(e.valid == "dr, nat, tun")
+        #expect(e.valid == "dr, nat, tun, dns")
     }
 
     @Test(arguments: ["Lab", "1lab", "lab_x", "abcdefghijklmnopqrstuvwxy"])

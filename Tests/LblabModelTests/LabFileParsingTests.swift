@@ -7,14 +7,15 @@ import LblabTypes
 @Suite struct ShippedLabTests {
     @Test func labsDirectoryHoldsTheShippedLabs() {
         let sched = ["dh", "fo", "lblc", "lblcr", "lc", "mh", "nq", "ovf", "rr", "sed", "sh", "wlc", "wrr"].map { "sched-\($0)" }
-        #expect(repoLabNames() == ["dr-basic", "dr-ipv6", "dr-scale", "nat-basic", "nat-ipv6"] + sched + ["seed-dr", "seed-nat", "tun-basic"])
+        let dns = ["dns-rr", "dns-rr-cache", "dns-rr-dies", "dns-rr-slow", "dns-rr-sorted"]
+        #expect(repoLabNames() == dns + ["dr-basic", "dr-ipv6", "dr-scale", "nat-basic", "nat-ipv6"] + sched + ["seed-dr", "seed-nat", "tun-basic"])
     }
 
     @Test(arguments: repoLabNames())
     func everyShippedLabLoads(name: String) throws {
         let spec = try LabFile.load(labPath(name))
         #expect(spec.name == name, "a shipped lab's name matches its file name")
-        for role in NodeRole.allCases { #expect(!spec.nodes(role).isEmpty, "\(name) has a \(role)") }
+        for role in spec.mode.requiredRoles { #expect(!spec.nodes(role).isEmpty, "\(name) has a \(role)") }
         #expect(!spec.description.isEmpty)
         #expect(spec.source == URL(fileURLWithPath: labPath(name)).standardizedFileURL.path)
         #expect(spec.services.allSatisfy { !$0.servers.isEmpty })

@@ -145,6 +145,7 @@ let failurePoints: [Int] = {
             switch s {
             case .createNamespace(let n): .deleteNamespace(name: n)
             case .startAgent(let ns, let node, let port, _): .stopAgent(namespace: ns, node: node, port: port)
+            case .startDaemon(let ns, let node, let d): .stopDaemon(namespace: ns, node: node, kind: d.kind)
             default: nil
             }
         }

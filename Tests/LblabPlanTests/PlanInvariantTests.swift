@@ -153,6 +153,17 @@ let invariantCases: [(lab: String, overrides: [String])] = shippedLabs.map { ($0
         let agents = steps.compactMap { s -> String? in
             if case .startAgent(let ns, let node, let port, let proto) = s { "\(ns) \(node) \(port) \(proto)" } else { nil }
         }
+        guard spec.mode.usesIPVS else {
+            // A DNS lab: one daemon per web, dns and resolver node, each its node's last step.
+            let daemons = steps.compactMap { s -> String? in if case .startDaemon(_, let node, _) = s { node } else { nil } }
+            #expect(agents.isEmpty)
+            #expect(Set(daemons) == Set(spec.nodes.filter { [.web, .dns, .resolver].contains($0.role) }.map(\.name)))
+            for (i, s) in steps.enumerated() {
+                guard case .startDaemon(let ns, _, _) = s else { continue }
+                #expect(!steps[(i + 1)...].contains { $0.namespace == ns })
+            }
+            return
+        }
         let service = spec.services[0]
         #expect(agents == spec.realServers.map { "lblab-\(spec.name)-\($0.name) \($0.name) \(service.port) \(service.proto)" })
         // An agent starts after everything else in its namespace.

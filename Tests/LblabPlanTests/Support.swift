@@ -42,12 +42,15 @@ extension Step {
         if case .deleteNamespace(let n) = self { return n }
         return nil
     }
+    /// The namespace of a server process's start: an agent, or a DNS lab's daemon.
     var startedAgent: String? {
         if case .startAgent(let ns, _, _, _) = self { return ns }
+        if case .startDaemon(let ns, _, _) = self { return ns }
         return nil
     }
     var stoppedAgent: String? {
         if case .stopAgent(let ns, _, _) = self { return ns }
+        if case .stopDaemon(let ns, _, _) = self { return ns }
         return nil
     }
 }

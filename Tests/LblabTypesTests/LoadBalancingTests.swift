@@ -23,7 +23,8 @@ import Testing
     }
 
     @Test func modesAreSpelledAsInTheLabFile() {
-        #expect(LabMode.allCases.map(\.rawValue) == ["dr", "nat", "tun"])
+        #expect(LabMode.allCases.map(\.rawValue) == ["dr", "nat", "tun", "dns"])
+        #expect(LabMode.allCases.filter(\.usesIPVS) == [.dr, .nat, .tun])
         #expect(Forwarding.allCases.count == 3)
     }
 

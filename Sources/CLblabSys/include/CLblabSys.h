@@ -37,6 +37,8 @@ struct lblab_agent {
     int tcp;
     /// The UDP sockets (-1: none; IPv6 only where the kernel has it).
     int udp4, udp6;
+    /// `--delay-ms`: milliseconds to wait before each HTTP answer (a DNS lab's slow server; 0: none).
+    long delay_ms;
 };
 
 /// Opens the agent's sockets on `port`: 0, or the errno of the first that failed (none left open).
@@ -45,8 +47,17 @@ int lblab_agent_open(struct lblab_agent *agent, const char *name, uint16_t port)
 /// Serves forever, one epoll loop: a held connection never stops the others.
 void lblab_agent_serve(const struct lblab_agent *agent);
 
-/// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD]`.
+/// `lblab-agent --name NODE [--port P] [--netns PATH | --netns-fd FD] [--ready-fd FD] [--delay-ms MS]`.
 int lblab_agent_main(int argc, char **argv);
+
+/// Forks a process that starts a new session, enters the network namespace `nsfd` (none when -1)
+/// and executes `path` with `argv`, standard output and error to `out_fd` (/dev/null when -1).
+/// Returns its pid once exec succeeded, or -1 with errno (the child's failure, e.g. ENOENT).
+pid_t lblab_spawn_in_netns(int nsfd, const char *path, char *const argv[], int out_fd);
+
+/// `lblab-agent --resolve-client --name HOST ...`: resolves HOST through getaddrinfo with a resolv.conf of
+/// its own (a private mount namespace), connects to the first address, one line per connection.
+int lblab_resolve_client_main(int argc, char **argv);
 
 /// Starts the `lblab-agent` executable `exe` with posix_spawn (no fork of the caller): it enters
 /// namespace `nsfd`, starts a new session and listens on `port`. Returns its pid and, in
