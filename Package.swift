@@ -60,7 +60,8 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swift6),
         .testTarget(name: "LblabRuntimeTests", dependencies: ["LblabRuntime"], exclude: ["Fixtures"], swiftSettings: swift6),
         .testTarget(
-            name: "LblabIntegrationTests", dependencies: ["LblabRuntime"], swiftSettings: swift6),
+            name: "LblabIntegrationTests", dependencies: ["LblabRuntime", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swift6),
         // lblab in other projects' CI: JUnit reports read back by junitparser, the example
         // workflow linted, the LblabRuntime facade (Swift 6 language mode).
         .testTarget(name: "LblabCIUsersTests", dependencies: ["LblabRuntime", "LblabAnalysis"], swiftSettings: swift6),

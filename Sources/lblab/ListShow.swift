@@ -58,7 +58,7 @@ enum Describe {
     static func lab(_ s: LabSpec) -> String {
         var out = [
             "name: \(s.name)",
-            "description: \(s.description)",
+            "description: \(Self.quoted(s.description))",
             "file: \(s.source ?? "-")",
             "mode: \(s.mode.rawValue)",
             "segments: [\(s.segments.map(\.name).joined(separator: ", "))]",
@@ -101,12 +101,15 @@ enum Describe {
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
             if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
-            if let g = n.group { fields.append("# count: group \(g)") }
-            out.append("  \(n.name): {\(fields.joined(separator: ", "))}")
+            // The group as a comment after the mapping: inside it, `#` would swallow the closing brace.
+            out.append("  \(n.name): {\(fields.joined(separator: ", "))}" + (n.group.map { "  # count: group \($0)" } ?? ""))
         }
         if let d = s.dns {
-            out.append("dns: {name: \(d.name), ttl: \(d.ttl), lookups: \(d.lookups), interval_ms: \(d.intervalMillis), timeout: \(s.traffic.timeout), claim: \(d.claim)}")
-            for f in s.faults ?? [] { out.append("faults: - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
+            out.append("dns: {name: \(d.name), ttl: \(d.ttl), lookups: \(d.lookups), interval_ms: \(d.intervalMillis), timeout: \(s.traffic.timeout), claim: \(Self.quoted(d.claim))}")
+            if let faults = s.faults, !faults.isEmpty {
+                out.append("faults:")
+                for f in faults { out.append("  - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)}") }
+            }
             out.append("expect: {distribution: \(s.expect.distribution.rawValue), errors: \((s.expect.errors ?? .none).rawValue), cache: \((s.expect.cache ?? .any).rawValue)}")
             return out.joined(separator: "\n")
         }
@@ -116,6 +119,11 @@ enum Describe {
     }
 
     /// `traffic:` as a lab file gives it: one line for one phase, else the list of phases.
+    /// A YAML double-quoted scalar (a claim such as `2: a cache ...` is no plain scalar).
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     static func traffic(_ t: TrafficSpec) -> [String] {
         func fields(_ p: TrafficPhase, named: Bool) -> String {
             var f = named ? ["name: \(p.name)"] : []

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 
 /// The command line as a user meets it: errors name their cause and exit 2; no kernel needed.
 @Suite struct CLITests {
@@ -34,5 +35,22 @@ import Testing
         #expect(r.err.contains("neither a lab file nor a lab name"), "\(r.err)")
         let unknown = try Harness.lblab("show", "nosuchlab")
         #expect(unknown.status == 2 && unknown.err.contains("dr-basic"), "valid labs listed: \(unknown.err)")
+    }
+
+    /// `lblab show LAB` prints the lab as a lab file would: its top part (up to the plan) is YAML
+    /// for every shipped lab (descriptions and claims with `: ` in them quoted, a `count:` group's
+    /// comment outside the flow mapping it annotates, `faults:` as one list).
+    @Test func showPrintsYAMLForEveryShippedLab() throws {
+        let labs = try FileManager.default.contentsOfDirectory(atPath: "\(Harness.repoRoot)/labs").filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(labs.count > 20)
+        for file in labs {
+            let lab = String(file.dropLast(".yaml".count))
+            let r = try Harness.lblab("show", lab)
+            #expect(r.status == 0, "\(lab): \(r.all)")
+            let top = r.out.components(separatedBy: "\nplan ").first ?? ""
+            let tree = try Yams.load(yaml: top) as? [String: Any]
+            #expect(tree?["name"] as? String == lab, "\(lab): lblab show's top part is not the lab as YAML")
+            #expect(tree?["nodes"] is [String: Any], "\(lab): no nodes mapping in \(top)")
+        }
     }
 }
