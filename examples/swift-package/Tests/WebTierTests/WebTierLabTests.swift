@@ -24,7 +24,7 @@ import WebTier
         let result = try lab.test()
 
         #expect(result.passed, "\(result)")
-        #expect(result.verdicts.map(\.rule) == ["answered", "distribution", "dr-path", "arp"])
+        #expect(result.verdicts.map(\.rule) == ["answered", "distribution", "dr-path", "arp", "liveness"])
         #expect(result.sent == 200 && result.answered == 200 && result.failed == 0)
         // The project's own capacity model against what kernel IPVS really did, counted from
         // the client's answers and, independently, from the captures on each server's wire.
