@@ -145,7 +145,7 @@ expect_in doctorvm out "ip_vs loaded: IP Virtual Server" "  ... loaded ip_vs in 
 rm -rf /tmp/lblab-captures/dr-basic
 run test 900 "$L" test dr-basic --set connections=200
 expect_rc test 0 "test dr-basic (on the lab that is up)"
-expect_in test out "PASS: 4 rules hold" "  ... every rule holds"
+expect_in test out "PASS: 5 rules hold" "  ... every rule holds"
 [ -s /tmp/lblab-captures/dr-basic/run.json ] && [ -s /tmp/lblab-captures/dr-basic/dispatcher.pcap ] \
   && ok "  ... its captures are on the host in /tmp/lblab-captures/dr-basic" || fail "test left no captures on the host"
 expect_in test out "lblab analyze /tmp/lblab-captures/dr-basic" "  ... at the path it prints"
