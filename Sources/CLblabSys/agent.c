@@ -217,6 +217,24 @@ int lblab_agent_main(int argc, char **argv) {
     return 0;
 }
 
+// Spawns `exe` with the file actions `fa` (destroyed here), every signal back to its default
+// disposition and none blocked (whatever the caller's threads had), plus `flags`.
+static int spawn_clean(pid_t *pid, const char *exe, posix_spawn_file_actions_t *fa, char *const argv[], short flags) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | flags));
+    extern char **environ;
+    int rc = posix_spawn(pid, exe, fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
 pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *node_name, int *ready_fd) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
@@ -225,9 +243,7 @@ pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *no
     char *const argv[] = {(char *)"lblab-agent", (char *)"--name", (char *)node_name, (char *)"--tcp", portbuf,
                           (char *)"--netns-fd", (char *)"3", (char *)"--ready-fd", (char *)"4", NULL};
     posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     // dup2 clears FD_CLOEXEC on the copies: the agent keeps 0-2 (/dev/null), 3 (namespace), 4 (ready).
     if (null >= 0) {
@@ -239,17 +255,8 @@ pid_t lblab_spawn_agent(const char *exe, int nsfd, uint16_t port, const char *no
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 4);
     // Nothing else of ours (locks, netlink sockets, capture handles) leaks into the agent.
     posix_spawn_file_actions_addclosefrom_np(&fa, 5);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-    extern char **environ;
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = spawn_clean(&pid, exe, &fa, argv, POSIX_SPAWN_SETSID);
     if (null >= 0) close(null);
     close(pipefd[1]);
     if (rc != 0) { close(pipefd[0]); errno = rc; return -1; }
@@ -286,25 +293,14 @@ pid_t lblab_spawn_launcher(const char *exe, int *to_fd, int *from_fd) {
     room[sizeof room - 1] = 0;
     char *const argv[] = {(char *)"lblab-agent", (char *)"--launch", room, NULL};
     posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     if (null >= 0) posix_spawn_file_actions_adddup2(&fa, null, 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    extern char **environ;
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = spawn_clean(&pid, exe, &fa, argv, 0);
     if (null >= 0) close(null);
     close(in[0]);
     close(out[1]);
