@@ -63,3 +63,14 @@ extension RuleVerdict {
         count == 0 ? [] : ["\(count) \(what), e.g.:"] + lines.map { "  " + $0 }
     }
 }
+
+extension RuleVerdict {
+    /// `liveness`, which every lab gets (IPVS and DNS labs alike): the server processes the lab
+    /// runs were alive before and after the traffic; `dead` names those that were not.
+    public static func liveness(dead: [String]) -> RuleVerdict {
+        RuleVerdict(rule: "liveness", passed: dead.isEmpty,
+                    summary: dead.isEmpty ? "every server process of the lab was alive before and after the traffic"
+                                          : "\(dead.count) server process(es) of the lab were not running: this run is not that lab",
+                    evidence: dead)
+    }
+}

@@ -14,7 +14,7 @@ public struct MatchedAnswer: Sendable, Codable, Equatable {
 public enum DNSAnalysis {
     public static func analyze(_ run: DNSRun) -> DNSReport {
         let matched = match(run)
-        var verdicts: [RuleVerdict] = [liveness(run)]
+        var verdicts: [RuleVerdict] = [.liveness(dead: run.deadDaemons)]
         switch run.expect.spread {
         case .even: verdicts.append(evenSpread(run))
         case .predicted: verdicts.append(predictedSpread(run, matched))
@@ -51,13 +51,6 @@ public enum DNSAnalysis {
             let predicted = answer.flatMap { a in client.map { AddressSorting.glibcOrder(a.message.answers.map(\.address), source: $0.address, sortsIPv4: $0.ipv6).first } } ?? nil
             return MatchedAnswer(record: r, answer: answer, predicted: predicted)
         }
-    }
-
-    static func liveness(_ run: DNSRun) -> RuleVerdict {
-        RuleVerdict(rule: "liveness", passed: run.deadDaemons.isEmpty,
-                    summary: run.deadDaemons.isEmpty ? "every server process of the lab was alive before and after the traffic"
-                                                     : "\(run.deadDaemons.count) server process(es) of the lab were not running: this run is not that lab",
-                    evidence: run.deadDaemons)
     }
 
     static func counts(_ run: DNSRun) -> [(node: String, count: Int)] {

@@ -125,21 +125,13 @@ extension LabRuntime {
         try record.write(to: dir)
         var analysis = Self.analyze(record, captures: captured.frames)
         let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
-        analysis = AnalysisReport(verdicts: analysis.verdicts + [Self.livenessVerdict(dead)], fromClient: analysis.fromClient,
+        analysis = AnalysisReport(verdicts: analysis.verdicts + [.liveness(dead: dead)], fromClient: analysis.fromClient,
                                   fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
                           droppedByCapture: captured.dropped, trafficSeconds: trafficSeconds,
                           totalSeconds: Date().timeIntervalSince(t0), latencyMillis: LatencySummary(outcomes.filter { $0.error == nil }.map(\.latency)),
                           broughtUp: broughtUp)
-    }
-
-    /// The `liveness` rule every lab gets: its server processes were alive before and after the traffic.
-    static func livenessVerdict(_ dead: [String]) -> RuleVerdict {
-        RuleVerdict(rule: "liveness", passed: dead.isEmpty,
-                    summary: dead.isEmpty ? "every server process of the lab was alive before and after the traffic"
-                                          : "\(dead.count) server process(es) of the lab were not running: this run is not that lab",
-                    evidence: dead)
     }
 
     /// Captures hand frames over in blocks at most this late (not one wakeup of the capture thread
