@@ -51,13 +51,8 @@ extension LabRuntime {
             var state = try runningState(spec.name)
             let deadBefore = Liveness.dead(state, when: "before the traffic")
 
-            let sw = try NetworkNamespace(opening: LabNames.switchNamespace(lab: spec.name))
             let points = spec.nodes.flatMap { n in n.interfaces.map { (node: n.name, port: LabNames.switchPort(node: n, interface: $0)) } }
-            let captures = try sw.run {
-                try Dictionary(uniqueKeysWithValues: points.map { ($0.port, try PacketCapture(interface: $0.port, bufferSize: Self.captureBuffer(points: points.count))) })
-            }
-            let recorder = CaptureRecorder(captures: captures)
-            try recorder.start()
+            let recorder = try Self.startCaptures(spec, switch: try NetworkNamespace(opening: LabNames.switchNamespace(lab: spec.name)))
 
             // The clients start spread over one interval (in step, their lookups would reach a resolver
             // together and be answered as one); faults count from the first one's start.
@@ -70,12 +65,7 @@ extension LabRuntime {
             for c in clients { while waitpid(c.pid, nil, 0) < 0 && errno == EINTR {} }
             let trafficSeconds = Date().timeIntervalSince1970 - start
             let captured = recorder.stop()
-            var files: [String: String] = [:]
-            for (point, frames) in captured.frames {
-                let path = "\(dir)/\(point).pcap"
-                try PcapFile.write(frames, to: path)
-                files[point] = path
-            }
+            let files = try Self.writeCaptures(captured.frames, to: dir)
             // A server the lab's own faults left down is down on purpose; it starts again now.
             let deadAfter = Liveness.dead(state, when: "after the traffic").filter { line in !faults.down.contains { line.contains(" of \($0) ") } }
             restore(faults.down, state: &state, progress: progress)

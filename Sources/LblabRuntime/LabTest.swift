@@ -88,15 +88,8 @@ extension LabRuntime {
         let facts = try runFacts(spec, target, handles: handles)
         let state = try store.load(spec.name)
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
-        let sw = try handles.namespace(LabNames.switchNamespace(lab: spec.name))
-        let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
-        let captures = try sw.run {
-            try Dictionary(uniqueKeysWithValues: ports.map {
-                ($0, try PacketCapture(interface: $0, bufferSize: Self.captureBuffer(points: ports.count), batchMillis: Self.captureBatchMillis))
-            })
-        }
-        let recorder = CaptureRecorder(captures: captures)
-        try recorder.start()
+        let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
+                                              batchMillis: Self.captureBatchMillis)
 
         let traffic: TrafficRun
         do {
@@ -113,12 +106,7 @@ extension LabRuntime {
                          Date().timeIntervalSince(tStop)))
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var files: [String: String] = [:]
-        for (point, frames) in captured.frames {
-            let path = "\(dir)/\(point).pcap"
-            try PcapFile.write(frames, to: path)
-            files[point] = path
-        }
+        let files = try Self.writeCaptures(captured.frames, to: dir)
 
         let outcomes = traffic.outcomes
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
@@ -138,6 +126,31 @@ extension LabRuntime {
     /// per frame, which took CPU from the traffic on a 2-CPU machine); the recorder stops once no
     /// block came for its quiet period (0.2 s), longer than this.
     static let captureBatchMillis: Int32 = 50
+
+    /// Starts a capture on every lab port (the switch side of each node's interface, opened in the
+    /// lab's switch namespace `sw`), the kernel buffers sized by `captureBuffer(points:)`.
+    static func startCaptures(_ spec: LabSpec, switch sw: NetworkNamespace, batchMillis: Int32? = nil) throws -> CaptureRecorder {
+        let ports = spec.nodes.flatMap { n in n.interfaces.map { LabNames.switchPort(node: n, interface: $0) } }
+        let captures = try sw.run {
+            try Dictionary(uniqueKeysWithValues: ports.map {
+                ($0, try PacketCapture(interface: $0, bufferSize: captureBuffer(points: ports.count), batchMillis: batchMillis))
+            })
+        }
+        let recorder = CaptureRecorder(captures: captures)
+        try recorder.start()
+        return recorder
+    }
+
+    /// Writes each capture point's frames to `<dir>/<point>.pcap`; returns the files by point.
+    static func writeCaptures(_ frames: [String: CapturedFrames], to dir: String) throws -> [String: String] {
+        var files: [String: String] = [:]
+        for (point, frames) in frames {
+            let path = "\(dir)/\(point).pcap"
+            try PcapFile.write(frames, to: path)
+            files[point] = path
+        }
+        return files
+    }
 
     /// The kernel buffer of each capture point: 16 MiB for a small lab, shrinking so all of them
     /// together stay near 128 MiB (a 64-server lab would otherwise pin 1 GiB of the VM's 2 GiB),
