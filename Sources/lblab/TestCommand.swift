@@ -58,7 +58,7 @@ struct Test: ParsableCommand {
         }
         if !output.json {
             let service = spec.service(named: spec.traffic.service) ?? spec.services[0]
-            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), ARP fix \(spec.arpFix ? "on" : "OFF"), \(spec.traffic.summary)")
+            print("lblab test \(spec.name): \(spec.mode.rawValue.uppercased()), \(service.label) scheduler \(service.scheduler.rawValue), \(Self.fluxSummary(spec, service)), \(spec.traffic.summary)")
             print("  " + SchedulerOracle.explanation(service.scheduler))
         }
         let report = try LabRuntime().test(spec, keepUp: keep, captureDirectory: captures) { line in
@@ -116,5 +116,20 @@ enum Report {
         let failed = a.verdicts.filter { !$0.passed }.map(\.rule)
         return String(format: "%@: %d rules hold, %d broken (%@)", a.passed ? "PASS" : "FAIL", a.verdicts.count - failed.count, failed.count,
                       failed.isEmpty ? "all rules hold" : failed.joined(separator: ", "))
+    }
+}
+
+extension Test {
+    /// What guards the VIP from the real servers' neighbour answers: the ARP fix for IPv4, the VIP
+    /// kept on `lo` for IPv6 (NDP has no arp_ignore), naming the servers that expose it.
+    static func fluxSummary(_ spec: LabSpec, _ service: ServiceSpec) -> String {
+        let exposed = spec.nodes.filter { $0.role == .real && ($0.vipOn ?? "lo") != "lo" }.map(\.name)
+        switch service.vip.family {
+        case .ipv4:
+            let fix = "ARP fix \(spec.arpFix ? "on" : "OFF")"
+            return exposed.isEmpty ? fix : fix + ", VIP on a LAN link on " + exposed.joined(separator: ", ")
+        case .ipv6:
+            return exposed.isEmpty ? "VIP on lo of every real server (no NDP flux)" : "VIP on a LAN link on " + exposed.joined(separator: ", ") + " (NDP flux)"
+        }
     }
 }
