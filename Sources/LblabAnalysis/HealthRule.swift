@@ -94,18 +94,24 @@ struct Judgement {
 
         // Before any fault: every server joined (its checks passed), and none left.
         let before = samples.filter { $0.at < firstFault }
-        for name in service.servers {
-            if !samples.contains(where: { $0.servers.contains(name) }) {
-                problems.append("\(name) was never in IPVS: its health check never passed (\(check)): servers never added")
-            } else if let first = before.first(where: { $0.servers.contains(name) }),
-                      let gone = before.first(where: { $0.at > first.at && !$0.servers.contains(name) }) {
+        let never = service.servers.filter { name in !samples.contains { $0.servers.contains(name) } }
+        if !never.isEmpty {
+            let failed = outcomes.filter { $0.server == nil }.count
+            problems.append("\(never.joined(separator: ", ")) never in IPVS: \(never.count == 1 ? "its health check" : "their health checks") never passed (\(check)): servers never added"
+                            + "; \(failed) of \(outcomes.count) connections failed")
+            evidence.append("real servers never in IPVS during the run: \(never.joined(separator: ", "))")
+            if never.count == service.servers.count { return }
+        }
+        for name in service.servers where !never.contains(name) {
+            if let first = before.first(where: { $0.servers.contains(name) }),
+               let gone = before.first(where: { $0.at > first.at && !$0.servers.contains(name) }) {
                 problems.append("\(name) left IPVS at \(Self.s(gone.at)) with no fault: its check failed on a healthy server (\(check))")
             }
         }
 
         var windows: [(from: Double, to: Double)] = []
         var detected: [String] = [], readded: [String] = [], windowText: [String] = []
-        for (k, f) in faults.enumerated() {
+        for (k, f) in faults.enumerated() where !never.contains(f.node) {
             evidence.append("fault at \(Self.s(f.at)): \(f.node) \(f.action.rawValue)")
             if f.action.breaks {
                 let repair = faults[(k + 1)...].first { $0.node == f.node && $0.action.repairs }?.at ?? .infinity

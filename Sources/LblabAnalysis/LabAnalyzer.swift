@@ -40,8 +40,9 @@ public enum LabAnalyzer {
         analyze(spec: record.spec, facts: record.facts, outcomes: record.outcomes, captures: captures, health: record.health)
     }
 
-    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: [RawFrame]]) -> AnalysisReport {
-        analyze(spec: spec, facts: facts, outcomes: outcomes, captures: captures.mapValues { RawFrames($0) })
+    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: [RawFrame]],
+                               health: HealthTimeline? = nil) -> AnalysisReport {
+        analyze(spec: spec, facts: facts, outcomes: outcomes, captures: captures.mapValues { RawFrames($0) }, health: health)
     }
 
     public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames],
@@ -379,7 +380,10 @@ public struct AnalyzedRun: Sendable {
         var fromClient: [String: Int] = [:]
         for o in outcomes { if let s = o.server { fromClient[s, default: 0] += 1 } }
         var fromCapture: [String: Int] = [:]
-        for f in flows.indices { fromCapture[captureServer(f), default: 0] += 1 }
+        // With faults, a connection that failed (a dead server's refusal) is the health rule's:
+        // the captures count only the flows the client got an answer on, as the client does.
+        let failed = (spec.faults ?? []).isEmpty ? Set<Int>() : Set(outcomes.filter { $0.server == nil }.compactMap { flow(of: $0) })
+        for f in flows.indices where !failed.contains(f) { fromCapture[captureServer(f), default: 0] += 1 }
         return (fromClient, fromCapture)
     }
 

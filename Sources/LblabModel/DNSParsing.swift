@@ -17,7 +17,7 @@ extension LabValidator {
     static let dnsNodeKeys = ["resolver", "upstream", "cache", "round_robin", "delay_ms"]
     static let dnsKeys = ["name", "ttl", "lookups", "interval_ms", "timeout", "claim"]
     static let dnsExpectKeys = ["distribution", "errors", "cache"]
-    static let faultKeys = ["at", "node", "action", "delay_ms"]
+    static let faultKeys = ["at", "node", "action", "delay_ms", "port"]
     /// Which role has each DNS node key.
     static let dnsKeyRole: [String: NodeRole] = ["resolver": .client, "upstream": .resolver, "cache": .resolver, "round_robin": .resolver, "delay_ms": .web]
 
@@ -155,7 +155,14 @@ extension LabValidator {
                 guard action == .slow else { throw fail("\(key).delay_ms", d, "delay_ms is the delay of a slow fault; this one is \(action.rawValue)", valid: "action: slow, or no delay_ms") }
                 delay = try int("\(key).delay_ms", d, 1...10_000, default: FaultSpec.defaultDelayMillis)
             }
-            return FaultSpec(at: at, node: node, action: action, delayMillis: action == .slow ? (delay ?? FaultSpec.defaultDelayMillis) : nil)
+            var port: UInt16?
+            if let p = m["port"] {
+                guard serverRole == .real, action != .unplug, action != .plug else {
+                    throw fail("\(key).port", p, "port picks one agent of a real server for down, up or slow", valid: "no port")
+                }
+                port = UInt16(try int("\(key).port", p, 1...65535, default: 80))
+            }
+            return FaultSpec(at: at, node: node, action: action, delayMillis: action == .slow ? (delay ?? FaultSpec.defaultDelayMillis) : nil, port: port)
         }.sorted { $0.at < $1.at }
     }
 }

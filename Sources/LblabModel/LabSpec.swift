@@ -211,8 +211,11 @@ public struct FaultSpec: Codable, Sendable, Equatable {
     public var action: Action
     /// `slow`: milliseconds the service waits before each answer.
     public var delayMillis: Int?
+    /// `down`, `up`, `slow` on a real server: only its agent on this port (`nil`: every port).
+    public var port: UInt16?
 
-    public init(at: Double, node: String, action: Action, delayMillis: Int? = nil) {
+    public init(at: Double, node: String, action: Action, delayMillis: Int? = nil, port: UInt16? = nil) {
+        self.port = port
         self.at = at
         self.node = node
         self.action = action

@@ -10,11 +10,11 @@ extension LabRuntime {
     /// stays), `unplug` sets its links down, `slow` restarts its agent answering after a delay,
     /// `plug` sets its links up, `up` undoes all of them. Any lab: a real server's agent, a DNS
     /// lab's web server, DNS server or resolver, a dispatcher's keepalived (`down`/`up`).
-    public func fault(lab: String, node: String, action: FaultSpec.Action, delayMillis: Int? = nil) throws -> String {
+    public func fault(lab: String, node: String, action: FaultSpec.Action, delayMillis: Int? = nil, port: UInt16? = nil) throws -> String {
         try Self.requireRoot()
         return try store.withLock(lab) {
             var state = try runningState(lab)
-            return try Self.apply(FaultSpec(at: 0, node: node, action: action, delayMillis: delayMillis), state: &state, store: store)
+            return try Self.apply(FaultSpec(at: 0, node: node, action: action, delayMillis: delayMillis, port: port), state: &state, store: store)
         }
     }
 
@@ -29,11 +29,14 @@ extension LabRuntime {
         switch action {
         case .unplug, .plug, .up:
             let route = try NetworkNamespace(opening: namespace).run { try RouteNetlink() }
-            for i in spec.interfaces {
-                if action == .unplug { try route.setDown(link: i.name) } else { try route.setUp(link: i.name) }
+            let up = Set(try route.links().filter(\.isUp).map(\.name))
+            let names = spec.interfaces.map(\.name)
+            for name in names {
+                if action == .unplug { try route.setDown(link: name) } else if !up.contains(name) { try route.setUp(link: name) }
             }
-            if action != .up { return "\(node)'s links \(spec.interfaces.map(\.name).joined(separator: ", ")) " + (action == .unplug ? "set down (unplugged)" : "set up (plugged)") }
-            done.append("\(node)'s links up")
+            if action != .up { return "\(node)'s links \(names.joined(separator: ", ")) " + (action == .unplug ? "set down (unplugged)" : "set up (plugged)") }
+            let plugged = names.filter { !up.contains($0) }
+            if !plugged.isEmpty { done.append("\(node)'s links \(plugged.joined(separator: ", ")) set up (plugged)") }
         case .down, .slow: break
         }
         if let i = state.daemons?.firstIndex(where: { $0.node == node }), let d = state.daemons?[i] {
@@ -52,8 +55,13 @@ extension LabRuntime {
                 throw RuntimeError.system("make \(node) \(action.rawValue): its \(d.kind.commandName) takes down and up only", EINVAL)
             }
         }
-        let agents = state.agents.indices.filter { state.agents[$0].node == node }
-        guard !agents.isEmpty else { throw RuntimeError.noServerOn(lab: lab, node: node, valid: valid) }
+        let all = state.agents.indices.filter { state.agents[$0].node == node }
+        guard !all.isEmpty else { throw RuntimeError.noServerOn(lab: lab, node: node, valid: valid) }
+        let agents = all.filter { i in fault.port.map { state.agents[i].port == $0 } ?? true }
+        guard !agents.isEmpty else {
+            throw RuntimeError.system("\(action.rawValue) \(node)'s agent on port \(fault.port ?? 0): it has agents on port(s) "
+                                      + all.map { String(state.agents[$0].port) }.joined(separator: ", "), EINVAL)
+        }
         for i in agents {
             let a = state.agents[i]
             let running = Processes.isAlive(a.pid) && Processes.commandName(a.pid) == Processes.agentName

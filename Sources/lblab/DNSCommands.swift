@@ -22,6 +22,7 @@ struct Fault: ParsableCommand {
     @Argument(help: "The node to break or repair.") var node: String
     @Argument(help: "down, up, unplug, plug or slow.") var action: String
     @Option(name: .customLong("delay-ms"), help: "slow: milliseconds before each answer (default 500).") var delayMillis: Int?
+    @Option(help: "down, up, slow on a real server: only its agent on this port.") var port: UInt16?
 
     func run() throws {
         try reportingErrors {
@@ -30,7 +31,8 @@ struct Fault: ParsableCommand {
             }
             if delayMillis != nil, a != .slow { throw ValidationError("--delay-ms is the delay of slow; this fault is \(action)") }
             if let d = delayMillis, !(1...10_000).contains(d) { throw ValidationError("--delay-ms \(d): give 1...10000 milliseconds") }
-            print(try LabRuntime().fault(lab: lab, node: node, action: a, delayMillis: delayMillis))
+            if port != nil, a == .unplug || a == .plug { throw ValidationError("--port picks one agent for down, up or slow; \(action) acts on the node's links") }
+            print(try LabRuntime().fault(lab: lab, node: node, action: a, delayMillis: delayMillis, port: port))
         }
     }
 }

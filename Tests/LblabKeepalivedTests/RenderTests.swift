@@ -67,9 +67,15 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")))
     func keepalivedAcceptsIt() throws {
         let http = HealthCheck(kind: .http(path: "/", status: 200), port: 80, connectTimeout: 1, retry: 1, delayBeforeRetry: 1)
-        let v = VRRPInstance(name: "VI_1", state: .master, interface: "eth0", virtualRouterID: 51, priority: 150,
-                             virtualAddresses: [IPInterface(host: IPAddress("198.51.100.100")!)], unicastPeers: [IPAddress("198.51.100.3")!])
-        for config in [Self.config(), Self.config(check: http, vrrp: [v], sync: SyncDaemon(interface: "eth0", instance: "VI_1"))] {
+        var configs = [Self.config(), Self.config(check: http)]
+        // keepalived -t refuses a VRRP instance on an interface this machine lacks (or on lo).
+        let links = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []).filter { $0 != "lo" }.sorted()
+        if let link = links.first {
+            let v = VRRPInstance(name: "VI_1", state: .master, interface: link, virtualRouterID: 51, priority: 150,
+                                 virtualAddresses: [IPInterface(host: IPAddress("198.51.100.100")!)], unicastPeers: [IPAddress("198.51.100.3")!])
+            configs.append(Self.config(check: http, vrrp: [v], sync: SyncDaemon(interface: link, instance: "VI_1")))
+        }
+        for config in configs {
             let path = NSTemporaryDirectory() + "lblab-keepalived-\(getpid()).conf"
             try config.rendered.write(toFile: path, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: path) }
