@@ -25,6 +25,7 @@ struct Fault: ParsableCommand {
     @Option(help: "down, up, slow on a real server: only its agent on this port.") var port: UInt16?
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             guard let a = FaultSpec.Action(rawValue: action) else {
                 throw ValidationError("'\(action)' is not a fault action: " + FaultSpec.Action.allCases.map(\.rawValue).joined(separator: ", "))
@@ -34,6 +35,16 @@ struct Fault: ParsableCommand {
             if port != nil, a == .unplug || a == .plug { throw ValidationError("--port picks one agent for down, up or slow; \(action) acts on the node's links") }
             print(try LabRuntime().fault(lab: lab, node: node, action: a, delayMillis: delayMillis, port: port))
         }
+    }
+}
+
+extension Fault {
+    /// A lab that is not up here may live in the lab VM (an IPVS lab on a kernel without IPVS): the
+    /// fault goes there, as `down` and `exec` do.
+    func forwardedToVM() throws -> Bool {
+        guard VMForward.vmMayRun, (try? StateStore().load(lab)) == nil else { return false }
+        return try VMForward.run(["fault", lab, node, action] + (delayMillis.map { ["--delay-ms", String($0)] } ?? []) + (port.map { ["--port", String($0)] } ?? []),
+                                 boot: false, lab: lab, node: node, quiet: true)
     }
 }
 
