@@ -20,6 +20,7 @@ extension Test {
         var statuses: [String: Int32] = [:]
         for (lab, sub) in [(LBvsDNS.dnsLab, "dns"), (LBvsDNS.lbLab, "lb")] {
             if !output.json { print("== lblab test \(lab) ==") }
+            fflush(nil)   // before the child's own output
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executablePath)
             p.arguments = ["test", lab, "--captures", "\(dir)/\(sub)"] + (noVM ? ["--no-vm"] : [])
@@ -28,6 +29,7 @@ extension Test {
             p.waitUntilExit()
             statuses[lab] = p.terminationStatus
             if !output.json { print("") }
+            fflush(nil)
         }
         if let (lab, status) = statuses.first(where: { $0.value > 1 }) {
             throw RuntimeError.system("compare \(LBvsDNS.dnsLab) and \(LBvsDNS.lbLab): lblab test \(lab) could not run (exit status \(status), see above)", EIO)
