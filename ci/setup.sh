@@ -136,13 +136,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # ...and the unit stays disabled and stopped for good (unbound installed before this setup included).
 if installed unbound; then
-  deb-systemd-helper disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
+  # deb-systemd-helper acts only when it believes dpkg called it (else: "not called from dpkg. Exiting.").
+  DPKG_MAINTSCRIPT_PACKAGE=unbound deb-systemd-helper disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then invoke-rc.d unbound stop >/dev/null 2>&1 || true; fi
 fi
 # The same for keepalived: lblab runs it in dispatchers' namespaces only. One on the host would
 # read /etc/keepalived/keepalived.conf and could take addresses or IPVS rules of the host.
 if installed keepalived; then
-  deb-systemd-helper disable keepalived.service >/dev/null 2>&1 || true
+  DPKG_MAINTSCRIPT_PACKAGE=keepalived deb-systemd-helper disable keepalived.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then invoke-rc.d keepalived stop >/dev/null 2>&1 || true; fi
 fi
 
