@@ -2,10 +2,11 @@ import LblabModel
 
 extension Rules {
     /// `answered`: every connection got an answer, none recorded an error, and answered + failed
-    /// equals sent (sent > 0). Every lab has it.
+    /// equals sent (sent > 0). Every lab has it but an IPVS lab with faults, whose failed
+    /// connections `health` judges against the faults' error windows.
     public struct Answered: VerdictRule {
         public static let name = "answered"
-        public static func selected(by spec: LabSpec) -> Self? { Self() }
+        public static func selected(by spec: LabSpec) -> Self? { spec.mode.usesIPVS && !(spec.faults ?? []).isEmpty ? nil : Self() }
 
         public func judge(_ run: AnalyzedRun) -> RuleVerdict {
             let outcomes = run.outcomes

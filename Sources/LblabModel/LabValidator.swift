@@ -128,11 +128,12 @@ struct LabValidator {
                            segments: segments, nodes: nodes, services: services, arpFix: arpFix, traffic: traffic,
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
-        if top["faults"] != nil {
-            // Parsed for their errors, but refused: an IPVS lab's test does not apply them yet.
-            _ = try parseFaults(top, nodes: nodes, serverRole: .real)
-            throw fail(key: "faults", line: top.keyLine("faults"), "lblab test applies faults: in DNS labs only (yet)",
-                       valid: "`lblab fault \(name) <real server> down|up` by hand while the lab is up")
+        spec.faults = try parseFaults(top, nodes: nodes, serverRole: .real)
+        if spec.faults != nil, let unpaced = traffic.phases.first(where: { $0.intervalMillis == nil }) {
+            // The faults act between paced connections: a phase sent as fast as it can would be over before them.
+            throw fail(key: "faults", line: top.keyLine("faults"),
+                       "faults act during paced traffic; traffic phase \(unpaced.name) is not paced",
+                       valid: "traffic.interval_ms (e.g. 20: one connection every 20 ms), on every phase")
         }
         return spec
     }
