@@ -7,7 +7,7 @@ struct LabValidator {
     let file: String
     let defaultName: String
 
-    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect", "dns", "faults"]
+    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect", "dns", "faults", "sync"]
     /// The segment a lab file without `segments:` has.
     static let defaultSegment = "lan"
 
@@ -128,6 +128,7 @@ struct LabValidator {
                            segments: segments, nodes: nodes, services: services, arpFix: arpFix, traffic: traffic,
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
+        try checkVRRP(&spec, top: top, explicitInterfaces: Set(parsed.filter(\.vrrpInterfaceGiven).map(\.spec.name)))
         if top["faults"] != nil {
             // Parsed for their errors, but refused: an IPVS lab's test does not apply them yet.
             _ = try parseFaults(top, nodes: nodes, serverRole: .real)
