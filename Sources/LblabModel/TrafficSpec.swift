@@ -85,6 +85,9 @@ public struct TrafficPhase: Codable, Sendable, Equatable {
     /// UDP: datagrams sent one after the other from one socket (one source port); 1 gives every
     /// datagram a fresh source port.
     public var datagramsPerSocket: Int
+    /// Held connections: when the hold is over, one more request on each before it closes (to see
+    /// whether it outlived a dispatcher failover); `nil` means no.
+    public var reuse: Bool?
 
     public init(name: String, clients: [String], service: String, connections: Int, concurrency: Int, hold: Hold = .none,
                 trace: Bool = false, pause: Double = 0, datagramsPerSocket: Int = 1) {

@@ -46,6 +46,7 @@ extension LabRuntime {
                 clients: phase.clients.compactMap { clientNames.firstIndex(of: $0) }, target: service.vip, port: service.port,
                 proto: service.proto, connections: phase.connections, concurrency: phase.concurrency, hold: TrafficHold(phase.hold),
                 trace: phase.trace, pause: phase.pause, datagramsPerSocket: phase.datagramsPerSocket))
+            plans[p].reuse = phase.reuse == true
             if phase.trace { tracers[p] = try DestinationTracer(spec, service, handles: handles) }
         }
         let ports = SourcePorts(file: "\(store.directory(of: spec.name))/traffic-next-port")
@@ -67,10 +68,12 @@ extension LabRuntime {
         }
         let onePhase = traffic.phases.count == 1
         let outcomes = results.map { r in
-            ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
-                              service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
-                              latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
-                              seen: try? seen[r.phase]?[r.index]?.get())
+            var o = ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
+                                      service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
+                                      latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
+                                      seen: try? seen[r.phase]?[r.index]?.get())
+            if let again = r.reused { o.reused = SecondRequest(server: again.server, error: again.error, at: again.at) }
+            return o
         }
         log.debug("traffic", metadata: [
             "connections": "\(results.count)", "seconds": "\(String(format: "%.3f", seconds))",

@@ -143,6 +143,7 @@ enum Describe {
             if p.trace { f.append("trace: true") }
             if p.pause > 0 { f.append("pause: \(p.pause)") }
             if p.datagramsPerSocket > 1 { f.append("datagrams_per_socket: \(p.datagramsPerSocket)") }
+            if p.reuse == true { f.append("reuse: true") }
             return f.joined(separator: ", ")
         }
         if t.phases.count == 1 { return ["traffic: {\(fields(t.phases[0], named: false)), timeout: \(t.timeout)}"] }
