@@ -27,7 +27,9 @@ let package = Package(
         // Stage modules, in data-flow order.
         .target(name: "LblabTypes", swiftSettings: swift6),
         .target(name: "LblabModel", dependencies: ["LblabTypes", .product(name: "Yams", package: "Yams")], swiftSettings: swift6),
-        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes", "LblabDNS"], swiftSettings: swift6),
+        .target(name: "LblabPlan", dependencies: ["LblabModel", "LblabTypes", "LblabDNS", "LblabKeepalived"], swiftSettings: swift6),
+        /// keepalived on dispatchers: its configuration as data, and the text it reads.
+        .target(name: "LblabKeepalived", dependencies: ["LblabTypes"], swiftSettings: swift6),
         .target(name: "LblabNetlink", dependencies: ["CMnl", "LblabTypes"], swiftSettings: swift6),
         .target(name: "LblabSystem", dependencies: ["CLblabSys"], swiftSettings: swift6),
         .target(name: "LblabCapture", dependencies: ["CPcap"], swiftSettings: swift6),
@@ -39,7 +41,7 @@ let package = Package(
             name: "LblabRuntime",
             dependencies: [
                 "LblabModel", "LblabPlan", "LblabNetlink", "LblabSystem", "LblabCapture",
-                "LblabAnalysis", "LblabTraffic", "LblabTypes", "LblabDNS",
+                "LblabAnalysis", "LblabTraffic", "LblabTypes", "LblabDNS", "LblabKeepalived",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift6),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "LblabNetlinkTests", dependencies: ["LblabNetlink"], swiftSettings: swift6),
         .testTarget(name: "LblabTrafficTests", dependencies: ["LblabTraffic", "LblabSystem", "LblabNetlink", "LblabCapture", "LblabTypes"],
                     swiftSettings: swift6),
+        .testTarget(name: "LblabKeepalivedTests", dependencies: ["LblabKeepalived", "LblabTypes"], swiftSettings: swift6),
         .testTarget(name: "LblabDNSTests", dependencies: ["LblabDNS", "LblabCapture", "LblabTypes"], swiftSettings: swift6),
         .testTarget(
             name: "LblabAnalysisTests", dependencies: ["LblabAnalysis", "LblabCapture", "LblabModel", "LblabTypes"],

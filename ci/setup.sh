@@ -39,6 +39,7 @@ ALWAYS=(
   "time|time|bench/analysis.sh (/usr/bin/time: CPU time and memory)"
   "dnsmasq-base|dnsmasq|lblab (DNS labs' authoritative server; dnsmasq-base is the program alone: package dnsmasq would also start a system service)"
   "unbound|unbound|lblab (DNS labs' caching resolver; the system service its package starts is kept stopped and disabled, below)"
+  "keepalived|keepalived|lblab (health checks and VRRP on dispatchers: labs with health_check:; the system service its package starts is kept stopped and disabled, below), the keepalived unit tests (keepalived -t)"
   "bind9-dnsutils|dig|docs/lab-files.md and \`lblab up\`'s hints for DNS labs, the DNS integration tests (witness)"
 )
 # Only with LBLAB_SETUP_BENCH=1: the reference tools bench/analysis.sh and bench/traffic-vs-ab.sh time lblab against
@@ -114,7 +115,7 @@ while IFS='|' read -r group pkg _ _; do
     *) satisfied "$pkg" || missing+=("$pkg") ;;
   esac
 done < <(table)
-# unbound's package starts and enables a system resolver. lblab runs its own inside lab namespaces,
+# unbound's package starts and enables a system resolver (keepalived's a system keepalived). lblab runs its own inside lab namespaces,
 # so installing must leave none running on the host (nor one taking over /etc/resolv.conf through
 # unbound-resolvconf): a policy-rc.d denies every service start during the install (one already
 # there is left as it is).
@@ -137,6 +138,12 @@ fi
 if installed unbound; then
   deb-systemd-helper disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then invoke-rc.d unbound stop >/dev/null 2>&1 || true; fi
+fi
+# The same for keepalived: lblab runs it in dispatchers' namespaces only. One on the host would
+# read /etc/keepalived/keepalived.conf and could take addresses or IPVS rules of the host.
+if installed keepalived; then
+  deb-systemd-helper disable keepalived.service >/dev/null 2>&1 || true
+  if [ -d /run/systemd/system ]; then invoke-rc.d keepalived stop >/dev/null 2>&1 || true; fi
 fi
 
 if [ $vm_needed = 1 ]; then

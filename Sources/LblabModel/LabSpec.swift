@@ -230,10 +230,14 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var persistence: PersistenceSpec?
     /// `-o` (UDP): every datagram is scheduled on its own; `nil` means off.
     public var onePacket: Bool?
+    /// `health_check:`: keepalived checks the real servers and owns this service's IPVS table.
+    public var healthCheck: HealthCheckSpec?
 
     public init(name: String, vip: IPAddress, port: UInt16, proto: TransportProtocol, scheduler: Scheduler,
-                dispatcher: String, servers: [String], persistence: PersistenceSpec? = nil, onePacket: Bool? = nil) {
+                dispatcher: String, servers: [String], persistence: PersistenceSpec? = nil, onePacket: Bool? = nil,
+                healthCheck: HealthCheckSpec? = nil) {
         self.persistence = persistence
+        self.healthCheck = healthCheck
         self.onePacket = onePacket
         self.name = name
         self.vip = vip

@@ -1,7 +1,7 @@
 import LblabTypes
 
 extension LabValidator {
-    static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers", "persistence", "one_packet"]
+    static let serviceKeys = ["name", "vip", "port", "protocol", "scheduler", "dispatcher", "servers", "persistence", "one_packet", "health_check"]
     static let persistenceKeys = ["timeout", "netmask"]
     static let expectKeys = ["distribution", "path", "arp"]
 
@@ -69,8 +69,10 @@ extension LabValidator {
             if onePacket == true, proto != .udp {
                 throw fail("\(key).one_packet", t["one_packet"], "one_packet schedules each UDP datagram on its own; this service is \(proto.rawValue)", valid: "protocol: udp, or no one_packet")
             }
+            let healthCheck = try parseHealthCheck("\(key).health_check", t["health_check"], servicePort: UInt16(port))
             let service = ServiceSpec(name: name, vip: vip, port: UInt16(port), proto: proto, scheduler: scheduler,
-                                      dispatcher: dispatcher, servers: servers, persistence: persistence, onePacket: onePacket)
+                                      dispatcher: dispatcher, servers: servers, persistence: persistence, onePacket: onePacket,
+                                      healthCheck: healthCheck)
             if let other = services.first(where: { $0.name == name }) {
                 throw fail("\(key).name", t["name"] ?? t, "service name '\(name)' is used twice (also \(other.label))")
             }

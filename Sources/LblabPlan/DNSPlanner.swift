@@ -21,6 +21,7 @@ extension Planner {
 
     /// The process a web, dns or resolver node runs.
     public static func daemon(of node: NodeSpec, _ lab: LabSpec) -> PlannedDaemon? {
+        if node.role == .dispatcher { return keepalivedDaemon(of: node, lab) }
         guard let dns = lab.dns, let own = node.address?.address, let v4 = own.ipv4 else { return nil }
         switch node.role {
         case .web:
@@ -45,6 +46,7 @@ extension Planner {
         case .agent:
             let delay = node.dns?.delayMillis ?? 0
             return "web server \(node.name): lblab's HTTP agent on port 80" + (delay > 0 ? ", \(delay) ms slow on every answer (an uneven server)" : "")
+        case .keepalived: return "\(node.name): keepalived, checking the real servers and keeping the IPVS table"
         case .dnsmasq: return "\(node.name): the authoritative DNS server, one A record per web server; dnsmasq rotates their order on each answer"
         case .unbound:
             let cache = node.dns?.cache ?? true, rr = node.dns?.roundRobin ?? true

@@ -42,7 +42,7 @@ extension Step {
             var lines: [String] = []
             let path = "/run/lblab/\(d.lab)/\(d.kind.file(node: node, "conf"))"
             if let text = d.config { lines.append("cat > \(path) <<'EOF'\n\(text)EOF") }
-            let argv = d.arguments.map { $0.replacingOccurrences(of: "{config}", with: path) }
+            let argv = d.arguments.map { $0.replacingOccurrences(of: "{config}", with: path).replacingOccurrences(of: "{dir}", with: "/run/lblab/\(d.lab)") }
             lines.append("ip netns exec \(ns) \(argv.joined(separator: " ")) &")
             return lines.joined(separator: "\n     ")
         case .stopDaemon(let ns, let node, let kind):

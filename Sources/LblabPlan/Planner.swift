@@ -22,6 +22,7 @@ public enum Planner {
         }
         for node in lab.dispatchers { dispatcher(node, lab, &b) }
         for node in lab.realServers { realServer(node, lab, &b) }
+        keepaliveds(lab, &b)
         return Plan(lab: lab.name, entries: b.entries)
     }
 
@@ -91,7 +92,7 @@ public enum Planner {
             b.add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.forwarding", value: node.ipForward ? "1" : "0"),
                   node.ipForward ? "IPv6 forwarding on: NAT replies pass the FORWARD path" : "IPv6 forwarding OFF: NAT replies cannot pass the dispatcher")
         }
-        for s in services {
+        for s in services where !ownedByKeepalived(s) {
             let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler,
                                          persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength,
                                          onePacket: s.onePacket)

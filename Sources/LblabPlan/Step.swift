@@ -1,3 +1,4 @@
+import LblabKeepalived
 import LblabTypes
 
 /// One kernel operation of a plan. Pure data: an executor carries it out (over netlink, on the
@@ -137,7 +138,7 @@ public struct PlannedDestination: Codable, Sendable, Equatable {
     }
 }
 
-/// The programs a DNS lab runs as its servers.
+/// The programs a lab runs as its servers (DNS labs' servers, keepalived on dispatchers).
 public enum DaemonKind: String, Codable, Sendable, CaseIterable {
     /// The authoritative DNS server.
     case dnsmasq
@@ -145,6 +146,8 @@ public enum DaemonKind: String, Codable, Sendable, CaseIterable {
     case unbound
     /// lblab's HTTP agent on a web server.
     case agent
+    /// keepalived on a dispatcher: health checks (and VRRP), owning the IPVS table of its services.
+    case keepalived
 
     /// The file name of a node's configuration (`.conf`) or log (`.log`) in the lab's state directory.
     public func file(node: String, _ suffix: String) -> String { "\(node).\(rawValue).\(suffix)" }
@@ -155,6 +158,7 @@ public enum DaemonKind: String, Codable, Sendable, CaseIterable {
         case .dnsmasq: "dnsmasq"
         case .unbound: "unbound"
         case .agent: "lblab-agent"
+        case .keepalived: "keepalived"
         }
     }
 }
@@ -162,7 +166,8 @@ public enum DaemonKind: String, Codable, Sendable, CaseIterable {
 /// A server process as planned: its command line, and the configuration file it reads, if any.
 public struct PlannedDaemon: Codable, Sendable, Equatable {
     public var kind: DaemonKind
-    /// argv; `{config}` stands for the configuration file's path, `lblab-agent` for lblab's agent.
+    /// argv; `{config}` stands for the configuration file's path, `{dir}` for the lab's state
+    /// directory, `lblab-agent` for lblab's agent.
     public var arguments: [String]
     /// The lab: its state directory (/run/lblab/<lab>/) holds the configuration and the log.
     public var lab: String
@@ -171,8 +176,12 @@ public struct PlannedDaemon: Codable, Sendable, Equatable {
     /// The address and port it serves on, for the readiness check (UDP 53 for DNS, TCP for the agent).
     public var address: IPAddress
     public var port: UInt16
+    /// keepalived: the configuration as data (what it must put in IPVS before it counts as started).
+    public var keepalived: KeepalivedConfig?
 
-    public init(kind: DaemonKind, arguments: [String], lab: String, config: String? = nil, address: IPAddress, port: UInt16) {
+    public init(kind: DaemonKind, arguments: [String], lab: String, config: String? = nil, address: IPAddress, port: UInt16,
+                keepalived: KeepalivedConfig? = nil) {
+        self.keepalived = keepalived
         self.kind = kind
         self.arguments = arguments
         self.lab = lab

@@ -3,8 +3,8 @@ import LblabModel
 import LblabPlan
 import LblabSystem
 
-/// Server processes a lab runs besides IPVS: dnsmasq, unbound, and the web servers' agents of a
-/// DNS lab. Started by the plan's `startDaemon` steps, stopped by their undo (and, like every
+/// Server processes a lab runs besides its real servers' agents: dnsmasq, unbound and the web
+/// servers' agents of a DNS lab, keepalived on dispatchers. Started by the plan's `startDaemon` steps, stopped by their undo (and, like every
 /// process in a lab namespace, by the namespace's deletion), checked alive by `lblab test`.
 enum Daemons {
     /// The lab's state directory, where each daemon's configuration and log live.
@@ -21,11 +21,16 @@ enum Daemons {
         case .agent: Processes.agentExecutable
         case .dnsmasq: Processes.find("dnsmasq")
         case .unbound: Processes.find("unbound")
+        case .keepalived: Processes.find("keepalived")
         }
         guard let exe else { throw RuntimeError.missingProgram(program: program, package: package(of: daemon.kind)) }
-        let argv = daemon.arguments.map { $0.replacingOccurrences(of: "{config}", with: configPath) }
+        let argv = daemon.arguments.map { $0.replacingOccurrences(of: "{config}", with: configPath).replacingOccurrences(of: "{dir}", with: dir) }
         let log = "\(dir)/\(daemon.kind.file(node: node, "log"))"
         let pid = try Processes.spawn(exe, argv, in: namespace, output: log)
+        if let config = daemon.keepalived {
+            try KeepalivedReadiness.wait(pid, config: config, node: node, in: namespace, log: log)
+            return pid
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while !Processes.isServing(pid, port: daemon.port, udp: daemon.kind != .agent) {
             _ = waitpid(pid, nil, WNOHANG)
@@ -44,7 +49,9 @@ enum Daemons {
 
     /// Stops a daemon if `pid` is still that program.
     static func stop(_ pid: Int32, kind: DaemonKind) {
-        if Processes.isAlive(pid), Processes.commandName(pid) == kind.commandName { Processes.stop(pid) }
+        // keepalived removes its IPVS rules (and VRRP addresses) as it stops: give it time to.
+        let grace: Double = kind == .keepalived ? 5 : 1
+        if Processes.isAlive(pid), Processes.commandName(pid) == kind.commandName { Processes.stop(pid, grace: grace) }
     }
 
     /// The Debian package that gives `kind`'s program (ci/setup.sh installs it).
@@ -52,6 +59,7 @@ enum Daemons {
         switch kind {
         case .dnsmasq: "dnsmasq-base"
         case .unbound: "unbound"
+        case .keepalived: "keepalived"
         case .agent: "lblab (lblab-agent is built with it)"
         }
     }

@@ -50,7 +50,7 @@ import LblabTypes
          "TCP 10.0.0.100:80 on d1 is given twice (also service svc1)", nil),
         ("  - {vip: 10.0.0.100, dispatcher: d1, name: Web}", "services[0].name", 9, "'Web' cannot name a service", "1-15 of a-z and 0-9, starting with a letter"),
         ("  - {vip: 10.0.0.100, dispatcher: d1, protocol: sctp}", "services[0].protocol", 9, "unknown protocol 'sctp'", "tcp, udp"),
-        ("  - {vip: 10.0.0.100, dispatcher: d1, colour: red}", "services[0].colour", 9, "unknown key 'colour'", "name, vip, port, protocol, scheduler, dispatcher, servers, persistence, one_packet"),
+        ("  - {vip: 10.0.0.100, dispatcher: d1, colour: red}", "services[0].colour", 9, "unknown key 'colour'", "name, vip, port, protocol, scheduler, dispatcher, servers, persistence, one_packet, health_check"),
         ("  - {dispatcher: d1}", "services[0].vip", 9, "missing", "an IP address such as 198.51.100.100 or 2001:db8::100"),
         ("  - {vip: 10.0.0.2, dispatcher: d1}", "nodes.d1.address", 3, "10.0.0.2 is already used by service svc1", nil),
     ] as [(String, String, Int, String, String?)])
