@@ -5,7 +5,8 @@ extension Rules {
     /// equals sent (sent > 0). Every lab has it.
     public struct Answered: VerdictRule {
         public static let name = "answered"
-        public static func selected(by spec: LabSpec) -> Self? { Self() }
+        /// Not in a VRRP lab with faults: connections during the failover may fail, the `failover` rule judges them.
+        public static func selected(by spec: LabSpec) -> Self? { spec.usesVRRP && !(spec.faults ?? []).isEmpty ? nil : Self() }
 
         public func judge(_ run: AnalyzedRun) -> RuleVerdict {
             let outcomes = run.outcomes

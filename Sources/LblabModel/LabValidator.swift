@@ -129,7 +129,10 @@ struct LabValidator {
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
         try checkVRRP(&spec, top: top, explicitInterfaces: Set(parsed.filter(\.vrrpInterfaceGiven).map(\.spec.name)))
-        if top["faults"] != nil {
+        if top["faults"] != nil, spec.usesVRRP {
+            // A VRRP lab's test applies them: `down` stops a dispatcher's keepalived (VRRPTest.swift).
+            spec.faults = try parseFaults(top, nodes: nodes, serverRole: .dispatcher)
+        } else if top["faults"] != nil {
             // Parsed for their errors, but refused: an IPVS lab's test does not apply them yet.
             _ = try parseFaults(top, nodes: nodes, serverRole: .real)
             throw fail(key: "faults", line: top.keyLine("faults"), "lblab test applies faults: in DNS labs only (yet)",

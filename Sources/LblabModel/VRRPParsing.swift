@@ -65,6 +65,8 @@ extension LabValidator {
         if spec.sync == true, spec.vrrpDispatchers.count < 2 {
             throw fail("sync", syncNode, "connection sync needs a backup to sync to: this lab has one VRRP dispatcher", valid: "a second dispatcher with vrrp:, or sync: false")
         }
+        // The path rules follow one dispatcher's MAC: traffic through the backup after a failover is no path they know.
+        if top["expect"]?["path"] == nil { spec.expect.path = .none }
         if let a = top["expect"]?["arp"] {
             if spec.expect.arp == .dispatcherOnly {
                 throw fail("expect.arp", a, "in a VRRP lab the MASTER of the moment answers ARP for the VIP, and the vrrp rule judges who that is",

@@ -27,8 +27,9 @@ extension Planner {
     /// The keepalived.conf of a dispatcher: one virtual server per service of it with a
     /// `health_check:`; `nil` when it has none (then it runs no keepalived).
     public static func keepalivedConfig(of node: NodeSpec, _ lab: LabSpec) -> KeepalivedConfig? {
-        let services = lab.services.filter { $0.dispatcher == node.name && ownedByKeepalived($0) }
-        guard !services.isEmpty else { return nil }
+        let services = lab.services.filter { s in ownedByKeepalived(s) && lab.dispatchers(of: s).contains { $0.name == node.name } }
+        let vrrp = vrrpInstance(of: node, lab)   // VRRPPlanner.swift
+        guard !services.isEmpty || vrrp != nil else { return nil }
         let servers = services.compactMap { s -> VirtualServer? in
             guard let hc = s.healthCheck else { return nil }
             let check = HealthCheck(kind: hc.type == .http ? .http(path: hc.path, status: hc.status) : .tcp, port: hc.port,
@@ -43,7 +44,8 @@ extension Planner {
                                  persistencePrefix: s.persistence.map(\.prefixLength).flatMap { $0 == (s.vip.family == .ipv4 ? 32 : 128) ? nil : $0 },
                                  onePacket: s.onePacket == true, realServers: reals)
         }
-        return KeepalivedConfig(global: GlobalDefs(routerID: "\(lab.name)_\(node.name)".replacingOccurrences(of: "-", with: "_")),
-                                virtualServers: servers)
+        return KeepalivedConfig(global: GlobalDefs(routerID: "\(lab.name)_\(node.name)".replacingOccurrences(of: "-", with: "_"),
+                                                   syncDaemon: syncDaemon(of: node, lab)),
+                                vrrpInstances: vrrp.map { [$0] } ?? [], virtualServers: servers)
     }
 }

@@ -13,6 +13,8 @@ struct TrafficRun {
     /// Seconds from the first connect to the last close.
     var seconds: Double
     var timings: TrafficEngine.Timings
+    /// When the engine started (the origin of every outcome's `start`).
+    var started = Date()
 }
 
 extension LabRuntime {
@@ -82,7 +84,7 @@ extension LabRuntime {
             "engine thread CPU s (user, system)": "\(String(format: "%.3f, %.3f", engine.timings.threadUser, engine.timings.threadSystem))",
             "lblab CPU s (all threads: engine, captures)": "\(String(format: "%.3f", processCPU))",
         ])
-        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings)
+        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings, started: t0)
     }
 }
 

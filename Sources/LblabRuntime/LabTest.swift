@@ -88,11 +88,14 @@ extension LabRuntime {
         let facts = try runFacts(spec, target, handles: handles)
         let state = try store.load(spec.name)
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
+        // A VRRP lab: VRRP settled, faults on a thread of their own during the traffic (VRRPTest.swift).
+        let vrrp = spec.usesVRRP ? try VRRPWatch(spec, handles: handles, settle: broughtUp) : nil
         let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
                                               batchMillis: Self.captureBatchMillis)
 
         let traffic: TrafficRun
         do {
+            if let vrrp, let state { vrrp.startFaults(at: Date(), state: state, store: store) }
             traffic = try runTraffic(spec, handles: handles)
         } catch {
             _ = recorder.stop()
@@ -112,8 +115,15 @@ extension LabRuntime {
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
         try record.write(to: dir)
         var analysis = Self.analyze(record, captures: captured.frames)
-        let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
-        analysis = AnalysisReport(verdicts: analysis.verdicts + [.liveness(dead: dead)], fromClient: analysis.fromClient,
+        var dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
+        var extra: [RuleVerdict] = []
+        if let vrrp {
+            let (verdicts, downed) = try judgeVRRP(vrrp, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress)
+            extra = verdicts
+            // Processes the faults stopped are not dead: the test stopped them (and starts them again).
+            dead = dead.filter { line in !downed.contains { line.contains(" of \($0) (") } }
+        }
+        analysis = AnalysisReport(verdicts: analysis.verdicts + extra + [.liveness(dead: dead)], fromClient: analysis.fromClient,
                                   fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,
