@@ -89,7 +89,7 @@ extension LabRuntime {
         let state = try store.load(spec.name)
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
         // A VRRP lab: VRRP settled, faults on a thread of their own during the traffic (VRRPTest.swift).
-        let vrrp = spec.usesVRRP ? try VRRPWatch(spec, handles: handles, settle: broughtUp) : nil
+        let vrrp = spec.usesVRRP ? try VRRPWatch(spec, handles: handles, settle: true) : nil
         let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
                                               batchMillis: Self.captureBatchMillis)
 
