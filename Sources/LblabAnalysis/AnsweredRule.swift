@@ -2,11 +2,13 @@ import LblabModel
 
 extension Rules {
     /// `answered`: every connection got an answer, none recorded an error, and answered + failed
-    /// equals sent (sent > 0). Every lab has it.
+    /// equals sent (sent > 0). Every lab has it but an IPVS lab with faults, whose failed
+    /// connections `health` judges against the faults' error windows.
     public struct Answered: VerdictRule {
         public static let name = "answered"
-        /// Not in a VRRP lab with faults: connections during the failover may fail, the `failover` rule judges them.
-        public static func selected(by spec: LabSpec) -> Self? { spec.usesVRRP && !(spec.faults ?? []).isEmpty ? nil : Self() }
+        /// Not in a lab with faults (IPVS labs): connections during a fault may fail; the `health` rule
+        /// (health checks) or the `failover` rule (VRRP) judges them.
+        public static func selected(by spec: LabSpec) -> Self? { spec.mode.usesIPVS && !(spec.faults ?? []).isEmpty ? nil : Self() }
 
         public func judge(_ run: AnalyzedRun) -> RuleVerdict {
             let outcomes = run.outcomes

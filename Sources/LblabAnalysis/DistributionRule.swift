@@ -49,6 +49,10 @@ extension Rules {
             let clientPoints = run.target.map { AnalyzedRun.points(of: $0.client) } ?? []
             evidence.append("from captures: " + Self.table(names, fromCapture)
                             + " (\(run.flows.count) client flows on point\(clientPoints.count == 1 ? "" : "s") \(clientPoints.joined(separator: ", ")))")
+            let failed = run.outcomes.filter { $0.server == nil }.count
+            if !(run.spec.faults ?? []).isEmpty, failed > 0 {
+                evidence.append("\(failed) failed connections left out on both sides (the lab's faults: the health rule judges them)")
+            }
             let missing = clientPoints.filter { run.points[$0] == nil }
             if !missing.isEmpty { evidence.append("no capture for the client point \(missing.joined(separator: ", "))") }
 

@@ -37,15 +37,17 @@ public enum LabAnalyzer {
     public static let several = "(several)"
 
     public static func analyze(_ record: RunRecord, captures: [String: RawFrames]) -> AnalysisReport {
-        analyze(spec: record.spec, facts: record.facts, outcomes: record.outcomes, captures: captures)
+        analyze(spec: record.spec, facts: record.facts, outcomes: record.outcomes, captures: captures, health: record.health)
     }
 
-    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: [RawFrame]]) -> AnalysisReport {
-        analyze(spec: spec, facts: facts, outcomes: outcomes, captures: captures.mapValues { RawFrames($0) })
+    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: [RawFrame]],
+                               health: HealthTimeline? = nil) -> AnalysisReport {
+        analyze(spec: spec, facts: facts, outcomes: outcomes, captures: captures.mapValues { RawFrames($0) }, health: health)
     }
 
-    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames]) -> AnalysisReport {
-        let run = AnalyzedRun(spec: spec, facts: facts, outcomes: outcomes, captures: captures)
+    public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames],
+                               health: HealthTimeline? = nil) -> AnalysisReport {
+        let run = AnalyzedRun(spec: spec, facts: facts, outcomes: outcomes, captures: captures, health: health)
         let verdicts = RuleCatalog.rules(for: spec).map { rule in
             if let problem = run.problem {
                 return RuleVerdict(rule: type(of: rule).name, passed: false, summary: problem, evidence: [])
@@ -65,6 +67,8 @@ public struct AnalyzedRun: Sendable {
     let spec: LabSpec
     let facts: RunFacts
     let outcomes: [ConnectionOutcome]
+    /// IPVS's servers over time and the faults applied (runs with health checks or faults).
+    let health: HealthTimeline?
     /// Where the traffic went; `nil` when the run cannot be judged (then `problem` says why).
     let target: Target?
     let problem: String?
@@ -189,7 +193,8 @@ public struct AnalyzedRun: Sendable {
         subscript(i: Int) -> Packet { packets[Int(order[i])] }
     }
 
-    init(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames]) {
+    init(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames], health: HealthTimeline? = nil) {
+        self.health = health
         self.spec = spec
         self.facts = facts
         self.outcomes = outcomes
@@ -375,7 +380,10 @@ public struct AnalyzedRun: Sendable {
         var fromClient: [String: Int] = [:]
         for o in outcomes { if let s = o.server { fromClient[s, default: 0] += 1 } }
         var fromCapture: [String: Int] = [:]
-        for f in flows.indices { fromCapture[captureServer(f), default: 0] += 1 }
+        // With faults, a connection that failed (a dead server's refusal) is the health rule's:
+        // the captures count only the flows the client got an answer on, as the client does.
+        let failed = (spec.faults ?? []).isEmpty ? Set<Int>() : Set(outcomes.filter { $0.server == nil }.compactMap { flow(of: $0) })
+        for f in flows.indices where !failed.contains(f) { fromCapture[captureServer(f), default: 0] += 1 }
         return (fromClient, fromCapture)
     }
 

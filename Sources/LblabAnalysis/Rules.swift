@@ -31,7 +31,8 @@ extension PacketPathRule {
 public enum RuleCatalog {
     /// Every rule, in report order.
     public static let all: [any VerdictRule.Type] = [
-        Rules.Answered.self, Rules.Distribution.self, Rules.DRPath.self, Rules.NATPath.self, Rules.TUNPath.self, Rules.ARP.self, Rules.NDP.self,
+        Rules.Answered.self, Rules.Health.self, Rules.Distribution.self, Rules.DRPath.self, Rules.NATPath.self, Rules.TUNPath.self,
+        Rules.ARP.self, Rules.NDP.self,
     ]
 
     /// The rules lab `spec` selects, in report order: always `answered` and `distribution`, the path

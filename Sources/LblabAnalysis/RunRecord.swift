@@ -16,9 +16,12 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var spec: LabSpec
     public var facts: RunFacts
     public var outcomes: [ConnectionOutcome]
+    /// Runs with health checks or faults: IPVS's servers over time and the faults applied.
+    public var health: HealthTimeline?
 
-    public init(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome]) {
+    public init(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], health: HealthTimeline? = nil) {
         version = Self.currentVersion
+        self.health = health
         self.spec = spec
         self.facts = facts
         self.outcomes = outcomes

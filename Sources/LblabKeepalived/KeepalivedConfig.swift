@@ -162,8 +162,13 @@ public struct HealthCheck: Codable, Sendable, Equatable {
     public var retry: Int
     /// `delay_before_retry` in seconds.
     public var delayBeforeRetry: Double
+    /// `bindto`: the source address of the checks (`nil`: the kernel's choice). A dispatcher holding
+    /// an IPv6 VIP on the interface may otherwise send them from the VIP, which a DR real server
+    /// holds too: its answers then stay inside it and every check fails.
+    public var bindTo: IPAddress?
 
-    public init(kind: Kind, port: UInt16, connectTimeout: Double, retry: Int, delayBeforeRetry: Double) {
+    public init(kind: Kind, port: UInt16, connectTimeout: Double, retry: Int, delayBeforeRetry: Double, bindTo: IPAddress? = nil) {
+        self.bindTo = bindTo
         self.kind = kind
         self.port = port
         self.connectTimeout = connectTimeout

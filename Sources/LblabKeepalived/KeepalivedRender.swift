@@ -130,6 +130,7 @@ struct Lines {
                     }
                 }
                 k.line("connect_port \(c.port)")
+                if let b = c.bindTo { k.line("bindto \(b)") }
                 k.line("connect_timeout \(seconds(c.connectTimeout))")
                 k.line("retry \(c.retry)")
                 k.line("delay_before_retry \(seconds(c.delayBeforeRetry))")

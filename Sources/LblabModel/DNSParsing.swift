@@ -17,7 +17,7 @@ extension LabValidator {
     static let dnsNodeKeys = ["resolver", "upstream", "cache", "round_robin", "delay_ms"]
     static let dnsKeys = ["name", "ttl", "lookups", "interval_ms", "timeout", "claim"]
     static let dnsExpectKeys = ["distribution", "errors", "cache"]
-    static let faultKeys = ["at", "node", "action"]
+    static let faultKeys = ["at", "node", "action", "delay_ms", "port"]
     /// Which role has each DNS node key.
     static let dnsKeyRole: [String: NodeRole] = ["resolver": .client, "upstream": .resolver, "cache": .resolver, "round_robin": .resolver, "delay_ms": .web]
 
@@ -123,7 +123,8 @@ extension LabValidator {
         return spec
     }
 
-    /// `faults: [{at: SECONDS, node: NAME, action: down|up}]`, on the lab's servers (real or web nodes).
+    /// `faults: [{at: SECONDS, node: NAME, action: down|up|unplug|plug|slow, delay_ms: MS}]`, on the
+    /// lab's servers (real or web nodes; web nodes: down and up).
     func parseFaults(_ top: LabTree, nodes: [NodeSpec], serverRole: NodeRole) throws -> [FaultSpec]? {
         guard let f = top["faults"] else { return nil }
         guard let items = f.items else { throw fail("faults", f, "must be a list", valid: "e.g. [{at: 2.0, node: web2, action: down}]") }
@@ -140,8 +141,28 @@ extension LabValidator {
             guard servers.contains(node) else {
                 throw fail("\(key).node", nodeNode, "no \(serverRole.rawValue) node named '\(node)': a fault stops a server's agent", valid: servers.joined(separator: ", "))
             }
-            let action: FaultSpec.Action = try choice("\(key).action", try required(key, m, "action", valid: "down, up"), default: .down)
-            return FaultSpec(at: at, node: node, action: action)
+            let actionNode = try required(key, m, "action", valid: FaultSpec.Action.allCases.map(\.rawValue).joined(separator: ", "))
+            let action: FaultSpec.Action = try choice("\(key).action", actionNode, default: .down)
+            switch action {
+            case .down, .up: break
+            case .unplug, .plug, .slow:
+                if serverRole == .web {
+                    throw fail("\(key).action", actionNode, "a DNS lab's faults stop and start its web servers' agents", valid: "down, up")
+                }
+            }
+            var delay: Int?
+            if let d = m["delay_ms"] {
+                guard action == .slow else { throw fail("\(key).delay_ms", d, "delay_ms is the delay of a slow fault; this one is \(action.rawValue)", valid: "action: slow, or no delay_ms") }
+                delay = try int("\(key).delay_ms", d, 1...10_000, default: FaultSpec.defaultDelayMillis)
+            }
+            var port: UInt16?
+            if let p = m["port"] {
+                guard serverRole == .real, action != .unplug, action != .plug else {
+                    throw fail("\(key).port", p, "port picks one agent of a real server for down, up or slow", valid: "no port")
+                }
+                port = UInt16(try int("\(key).port", p, 1...65535, default: 80))
+            }
+            return FaultSpec(at: at, node: node, action: action, delayMillis: action == .slow ? (delay ?? FaultSpec.defaultDelayMillis) : nil, port: port)
         }.sorted { $0.at < $1.at }
     }
 }

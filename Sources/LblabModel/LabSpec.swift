@@ -176,25 +176,56 @@ public struct DNSSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// A fault applied during `lblab test` (`faults:`), as `lblab fault LAB NODE down|up` does by hand.
+/// A fault applied during `lblab test` (`faults:`), as `lblab fault LAB NODE ACTION` does by hand.
 public struct FaultSpec: Codable, Sendable, Equatable {
     public enum Action: String, Codable, Sendable, CaseIterable {
         /// The node's service process stops (the host stays).
         case down
-        /// It starts again.
+        /// Everything the other actions did is undone: the service runs (at full speed), the links are up.
         case up
+        /// The node's links go down (the cable is pulled): its service runs, nothing reaches it.
+        case unplug
+        /// Its links come up again.
+        case plug
+        /// Its service answers each request after a delay (`delay_ms`).
+        case slow
+
+        /// Whether the node stops serving (a health check should take it out).
+        public var breaks: Bool {
+            switch self {
+            case .down, .unplug: true
+            case .up, .plug, .slow: false
+            }
+        }
+
+        /// Whether the node serves again after a breaking action.
+        public var repairs: Bool {
+            switch self {
+            case .up, .plug: true
+            case .down, .unplug, .slow: false
+            }
+        }
     }
 
     /// Seconds after the traffic starts.
     public var at: Double
     public var node: String
     public var action: Action
+    /// `slow`: milliseconds the service waits before each answer.
+    public var delayMillis: Int?
+    /// `down`, `up`, `slow` on a real server: only its agent on this port (`nil`: every port).
+    public var port: UInt16?
 
-    public init(at: Double, node: String, action: Action) {
+    public init(at: Double, node: String, action: Action, delayMillis: Int? = nil, port: UInt16? = nil) {
+        self.port = port
         self.at = at
         self.node = node
         self.action = action
+        self.delayMillis = delayMillis
     }
+
+    /// The delay of a `slow` fault when the lab file gives none.
+    public static let defaultDelayMillis = 500
 }
 
 /// What a DNS lab's connections may do wrong.

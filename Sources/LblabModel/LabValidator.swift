@@ -129,14 +129,18 @@ struct LabValidator {
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
         try checkVRRP(&spec, top: top, explicitInterfaces: Set(parsed.filter(\.vrrpInterfaceGiven).map(\.spec.name)))
-        if top["faults"] != nil, spec.usesVRRP {
-            // A VRRP lab's test applies them: `down` stops a dispatcher's keepalived (VRRPTest.swift).
+        if spec.usesVRRP {
+            // A VRRP lab's test applies them on a thread of their own, at their times (VRRPTest.swift):
+            // `down` stops a dispatcher's keepalived, `unplug` pulls its cables. No pacing needed.
             spec.faults = try parseFaults(top, nodes: nodes, serverRole: .dispatcher)
-        } else if top["faults"] != nil {
-            // Parsed for their errors, but refused: an IPVS lab's test does not apply them yet.
-            _ = try parseFaults(top, nodes: nodes, serverRole: .real)
-            throw fail(key: "faults", line: top.keyLine("faults"), "lblab test applies faults: in DNS labs only (yet)",
-                       valid: "`lblab fault \(name) <real server> down|up` by hand while the lab is up")
+            return spec
+        }
+        spec.faults = try parseFaults(top, nodes: nodes, serverRole: .real)
+        if spec.faults != nil, let unpaced = traffic.phases.first(where: { $0.intervalMillis == nil }) {
+            // The faults act between paced connections: a phase sent as fast as it can would be over before them.
+            throw fail(key: "faults", line: top.keyLine("faults"),
+                       "faults act during paced traffic; traffic phase \(unpaced.name) is not paced",
+                       valid: "traffic.interval_ms (e.g. 20: one connection every 20 ms), on every phase")
         }
         return spec
     }

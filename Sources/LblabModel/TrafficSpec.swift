@@ -85,12 +85,16 @@ public struct TrafficPhase: Codable, Sendable, Equatable {
     /// UDP: datagrams sent one after the other from one socket (one source port); 1 gives every
     /// datagram a fresh source port.
     public var datagramsPerSocket: Int
+    /// Paced traffic: one connection at a time, each starting this many milliseconds after the
+    /// previous one started (`nil`: as fast as the concurrency allows). Faults act during paced phases.
+    public var intervalMillis: Int?
     /// Held connections: when the hold is over, one more request on each before it closes (to see
     /// whether it outlived a dispatcher failover); `nil` means no.
     public var reuse: Bool?
 
     public init(name: String, clients: [String], service: String, connections: Int, concurrency: Int, hold: Hold = .none,
-                trace: Bool = false, pause: Double = 0, datagramsPerSocket: Int = 1) {
+                trace: Bool = false, pause: Double = 0, datagramsPerSocket: Int = 1, intervalMillis: Int? = nil) {
+        self.intervalMillis = intervalMillis
         self.name = name
         self.clients = clients
         self.service = service

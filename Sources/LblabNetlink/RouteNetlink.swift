@@ -82,6 +82,11 @@ public final class RouteNetlink: @unchecked Sendable {
         try send("set \(link) up", link: link) { RouteRequests.encodeSetLink(name: link, up: true, sequence: $0) }
     }
 
+    /// Sets `link` down (`ip link set … down`): a pulled cable, as far as the node's stack sees it.
+    public func setDown(link: String) throws {
+        try send("set \(link) down", link: link) { RouteRequests.encodeSetLinkState(name: link, up: false, sequence: $0) }
+    }
+
     /// Creates an IP-in-IP tunnel interface that unwraps packets addressed to `local`.
     public func createIPIPTunnel(name: String, local: IPv4Address) throws {
         try send("create ipip tunnel \(name) (local \(local))") { RouteRequests.encodeCreateIPIPTunnel(name: name, local: local, sequence: $0) }

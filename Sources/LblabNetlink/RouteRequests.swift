@@ -89,6 +89,17 @@ enum RouteRequests {
         return m.bytes
     }
 
+    /// `RTM_NEWLINK` naming the link, IFF_UP in the change mask and set or cleared (`ip link set … up|down`).
+    static func encodeSetLinkState(name: String, up: Bool, sequence: UInt32) -> [UInt8] {
+        let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)
+        var info = ifinfomsg()
+        info.ifi_flags = up ? C.iffUp : 0
+        info.ifi_change = C.iffUp
+        m.putHeader(info)
+        m.put(UInt16(IFLA_IFNAME), string: name)
+        return m.bytes
+    }
+
     /// `RTM_NEWLINK` with ifi_flags = ifi_change = IFF_UP (as `ip link set … up`).
     static func encodeSetUp(linkIndex: Int32, sequence: UInt32) -> [UInt8] {
         let m = NetlinkRequest(type: UInt16(RTM_NEWLINK), flags: C.request | C.ack, sequence: sequence)

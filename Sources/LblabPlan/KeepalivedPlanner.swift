@@ -32,10 +32,12 @@ extension Planner {
         guard !services.isEmpty || vrrp != nil else { return nil }
         let servers = services.compactMap { s -> VirtualServer? in
             guard let hc = s.healthCheck else { return nil }
-            let check = HealthCheck(kind: hc.type == .http ? .http(path: hc.path, status: hc.status) : .tcp, port: hc.port,
-                                    connectTimeout: hc.timeout, retry: hc.retries, delayBeforeRetry: hc.retryDelay)
             let reals = s.servers.compactMap { name -> RealServer? in
                 guard let rs = lab.node(named: name), let rip = serverAddress(rs, towards: node, family: s.vip.family) else { return nil }
+                // Checks leave from the dispatcher's own address on the server's subnet, never from the VIP.
+                let check = HealthCheck(kind: hc.type == .http ? .http(path: hc.path, status: hc.status) : .tcp, port: hc.port,
+                                        connectTimeout: hc.timeout, retry: hc.retries, delayBeforeRetry: hc.retryDelay,
+                                        bindTo: node.interface(onLinkWith: rip.address)?.address.address)
                 return RealServer(address: rip.address, port: s.port, weight: rs.weight, forwarding: rs.forward,
                                   upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold, check: check)
             }

@@ -15,13 +15,18 @@ struct TrafficRun {
     var timings: TrafficEngine.Timings
     /// When the engine started (the origin of every outcome's `start`).
     var started = Date()
+    /// The engine's time zero on CLOCK_MONOTONIC (`Pacer.now()`), when a phase was paced: what
+    /// turns samples taken meanwhile into the outcomes' `start` clock.
+    var zero: Double?
 }
 
 extension LabRuntime {
     /// Sends the lab's traffic phases from their clients' namespaces, tracing what IPVS held
     /// before each connection of a traced phase. The clients' neighbour entries for the VIPs
     /// are flushed first, so every run has an ARP exchange to judge.
-    func runTraffic(_ spec: LabSpec, handles: LabHandles) throws -> TrafficRun {
+    /// Paced phases (`interval_ms`) run one connection at a time, each at its time; `tick` is
+    /// called before each of their connections with the seconds since the traffic started.
+    func runTraffic(_ spec: LabSpec, handles: LabHandles, tick: ((Double) -> Void)? = nil) throws -> TrafficRun {
         let traffic = spec.traffic
         let clientNames = traffic.clients
         var clients: [TrafficClient] = []
@@ -47,7 +52,7 @@ extension LabRuntime {
             plans.append(TrafficPhasePlan(
                 clients: phase.clients.compactMap { clientNames.firstIndex(of: $0) }, target: service.vip, port: service.port,
                 proto: service.proto, connections: phase.connections, concurrency: phase.concurrency, hold: TrafficHold(phase.hold),
-                trace: phase.trace, pause: phase.pause, datagramsPerSocket: phase.datagramsPerSocket))
+                trace: phase.trace || phase.intervalMillis != nil, pause: phase.pause, datagramsPerSocket: phase.datagramsPerSocket))
             plans[p].reuse = phase.reuse == true
             if phase.trace { tracers[p] = try DestinationTracer(spec, service, handles: handles) }
         }
@@ -55,9 +60,12 @@ extension LabRuntime {
         let first = ports.take(TrafficEngine.portsPerClient(plans, clients: clients.count))
         let engine = TrafficEngine(clients: clients, phases: plans, timeout: traffic.timeout, firstPort: first)
         var seen: [Int: [Int: Result<[DestinationCounts], Error>]] = [:]
+        let intervals = Dictionary(uniqueKeysWithValues: traffic.phases.enumerated().compactMap { p, phase in phase.intervalMillis.map { (p, Double($0) / 1000) } })
+        let pacer = intervals.isEmpty ? nil : Pacer(intervals: intervals, tick: tick ?? { _ in })
         let t0 = Date()
         let cpu0 = Self.processCPU()
         let results = engine.run { p, index in
+            pacer?.before(p, index)
             if let tracer = tracers[p] { seen[p, default: [:]][index] = Result { try tracer.read() } }
         }
         let seconds = Date().timeIntervalSince(t0)
@@ -84,7 +92,12 @@ extension LabRuntime {
             "engine thread CPU s (user, system)": "\(String(format: "%.3f, %.3f", engine.timings.threadUser, engine.timings.threadSystem))",
             "lblab CPU s (all threads: engine, captures)": "\(String(format: "%.3f", processCPU))",
         ])
-        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings, started: t0)
+        // The engine's zero: the first paced connection was let go just before its start.
+        var zero: Double?
+        if let first = pacer?.firstRelease, let r = results.first(where: { $0.phase == first.phase && $0.index == first.index }) {
+            zero = first.at - r.start
+        }
+        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings, started: t0, zero: zero)
     }
 }
 
@@ -116,7 +129,7 @@ struct SourcePorts {
 
 /// Reads one service's destinations from its dispatcher's IPVS table, with each destination's
 /// real server named (by its address towards the dispatcher).
-struct DestinationTracer {
+struct DestinationTracer: Sendable {
     let ipvs: IPVSNetlink
     let key: IPVSServiceKey
     let names: [IPAddress: String]

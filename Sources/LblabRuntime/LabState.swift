@@ -16,6 +16,8 @@ public struct LabState: Codable, Sendable {
         public var namespace: String
         public var port: UInt16
         public var pid: Int32
+        /// A `slow` fault's delay while the agent runs with one (`nil`: none).
+        public var delayMillis: Int? = nil
     }
 
     /// A server process of a DNS lab (dnsmasq, unbound, a web server's agent).

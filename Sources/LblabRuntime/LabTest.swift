@@ -93,14 +93,34 @@ extension LabRuntime {
         let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
                                               batchMillis: Self.captureBatchMillis)
 
+        // Health checks or faults: IPVS sampled over the traffic, faults applied between paced connections.
+        // (A VRRP lab's faults act on VRRPWatch's thread: its traffic need not be paced.)
+        let timed = (spec.faults != nil && !spec.usesVRRP) || target.service.healthCheck != nil
+        let sampler = timed ? IPVSSampler(try DestinationTracer(spec, target.service, handles: handles)) : nil
+        var schedule = FaultSchedule(spec.usesVRRP ? [] : spec.faults ?? [])
+        var faultState = state
+        var faultError: Error?
+        sampler?.start()
         let traffic: TrafficRun
         do {
             if let vrrp, let state { vrrp.startFaults(at: Date(), state: state, store: store) }
-            traffic = try runTraffic(spec, handles: handles)
+            traffic = try runTraffic(spec, handles: handles) { now in
+                guard faultError == nil, !schedule.isEmpty, faultState != nil else { return }
+                do { try schedule.apply(due: now, state: &faultState!, store: store, progress: progress) } catch { faultError = error }
+            }
         } catch {
             _ = recorder.stop()
+            _ = try? sampler?.stop()
+            if let s = faultState { var s = s; restore(schedule.broken, state: &s, progress: progress) }
             throw error
         }
+        let samples = try sampler?.stop() ?? []
+        if var s = faultState { restore(schedule.broken, state: &s, progress: progress) }
+        if let faultError { _ = recorder.stop(); throw faultError }
+        for f in schedule.left { progress?(String(format: "warning: fault %@ %@ at %.2f s not applied: the traffic was over (%.2f s)", f.node, f.action.rawValue, f.at, traffic.seconds)) }
+        let zero = traffic.zero ?? samples.first?.at ?? 0
+        let health = timed ? HealthTimeline(service: target.service.name, samples: samples.map { HealthSample(at: $0.at - zero, servers: $0.servers) },
+                                            faults: schedule.applied) : nil
         let trafficSeconds = traffic.seconds
         let tStop = Date()
         let captured = recorder.stop()
@@ -112,17 +132,14 @@ extension LabRuntime {
         let files = try Self.writeCaptures(captured.frames, to: dir)
 
         let outcomes = traffic.outcomes
-        let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes)
+        let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes, health: health)
         try record.write(to: dir)
         var analysis = Self.analyze(record, captures: captured.frames)
-        var dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
-        var extra: [RuleVerdict] = []
-        if let vrrp {
-            let (verdicts, downed) = try judgeVRRP(vrrp, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress)
-            extra = verdicts
-            // Processes the faults stopped are not dead: the test stopped them (and starts them again).
-            dead = dead.filter { line in !downed.contains { line.contains(" of \($0) (") } }
-        }
+        // A server the lab's own faults broke is down on purpose (and started again since).
+        let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
+            .filter { line in !Set((spec.faults ?? []).map(\.node)).contains { line.contains(" of \($0) ") } }
+        // A VRRP lab: its verdicts (VRRPTest.swift).
+        let extra = try vrrp.map { try judgeVRRP($0, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress).verdicts } ?? []
         analysis = AnalysisReport(verdicts: analysis.verdicts + extra + [.liveness(dead: dead)], fromClient: analysis.fromClient,
                                   fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,

@@ -87,21 +87,22 @@ final class VRRPWatch: @unchecked Sendable {
                 let before = clientEntry()
                 let t = Date().timeIntervalSince1970
                 do {
-                    let what = try LabRuntime.apply(f.action, node: f.node, state: &state, store: store)
+                    let what = try LabRuntime.apply(f, state: &state, store: store)
                     notes.append(String(format: "fault at %.2f s: %@", t - start.timeIntervalSince1970, what))
                 } catch {
                     notes.append("warning: fault \(f.action.rawValue) of \(f.node) failed: \(error)")
                     continue
                 }
                 switch f.action {
-                case .down:
+                case .down, .unplug:
                     downed.insert(f.node)
                     if faultWall == nil, peers.contains(where: { $0.name == f.node }) {
                         faultWall = t
                         observation.faultNode = f.node
                         observation.neighbourBefore = before
                     }
-                case .up: downed.remove(f.node)
+                case .up, .plug: downed.remove(f.node)
+                case .slow: break
                 }
             }
             finished.signal()

@@ -5,27 +5,46 @@ import LblabModel
 import LblabPlan
 import LblabRuntime
 
-/// `lblab fault LAB NODE down|up`.
+/// `lblab fault LAB NODE down|up|unplug|plug|slow`.
 struct Fault: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fault",
-        abstract: "Stop a node's service (down: the host stays) or start it again (up), on any running lab.",
+        abstract: "Break a node of a running lab, or repair it: down, up, unplug, plug, slow.",
         discussion: """
-        down stops the server process of NODE: a real server's or web server's HTTP agent, a DNS lab's dnsmasq or unbound.
-        up starts it again. `lblab test` then finds it dead (the liveness rule) unless the lab's own faults: took it down.
-        A lab file's faults: [{at: 2.0, node: web2, action: down}] does the same during `lblab test`, at those seconds.
+        down stops the server process of NODE (the host stays): a real server's or web server's HTTP agent, a DNS lab's \
+        dnsmasq or unbound, a dispatcher's keepalived. unplug sets NODE's links down (its service runs, nothing reaches it); \
+        plug sets them up. slow restarts a real server's agent answering each request --delay-ms late (default 500). \
+        up undoes all of these. `lblab test` finds a stopped server dead (the liveness rule) unless the lab's own faults: stopped it.
+        A lab file's faults: [{at: 2.0, node: rs2, action: down}] does the same during `lblab test`, at those seconds \
+        (IPVS labs: during paced traffic, traffic.interval_ms).
         """)
     @Argument(help: "The running lab.") var lab: String
-    @Argument(help: "The node whose service to stop or start.") var node: String
-    @Argument(help: "down or up.") var action: String
+    @Argument(help: "The node to break or repair.") var node: String
+    @Argument(help: "down, up, unplug, plug or slow.") var action: String
+    @Option(name: .customLong("delay-ms"), help: "slow: milliseconds before each answer (default 500).") var delayMillis: Int?
+    @Option(help: "down, up, slow on a real server: only its agent on this port.") var port: UInt16?
 
     func run() throws {
+        if try forwardedToVM() { return }
         try reportingErrors {
             guard let a = FaultSpec.Action(rawValue: action) else {
-                throw ValidationError("'\(action)' is not a fault action: down or up")
+                throw ValidationError("'\(action)' is not a fault action: " + FaultSpec.Action.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            print(try LabRuntime().fault(lab: lab, node: node, action: a))
+            if delayMillis != nil, a != .slow { throw ValidationError("--delay-ms is the delay of slow; this fault is \(action)") }
+            if let d = delayMillis, !(1...10_000).contains(d) { throw ValidationError("--delay-ms \(d): give 1...10000 milliseconds") }
+            if port != nil, a == .unplug || a == .plug { throw ValidationError("--port picks one agent for down, up or slow; \(action) acts on the node's links") }
+            print(try LabRuntime().fault(lab: lab, node: node, action: a, delayMillis: delayMillis, port: port))
         }
+    }
+}
+
+extension Fault {
+    /// A lab that is not up here may live in the lab VM (an IPVS lab on a kernel without IPVS): the
+    /// fault goes there, as `down` and `exec` do.
+    func forwardedToVM() throws -> Bool {
+        guard VMForward.vmMayRun, (try? StateStore().load(lab)) == nil else { return false }
+        return try VMForward.run(["fault", lab, node, action] + (delayMillis.map { ["--delay-ms", String($0)] } ?? []) + (port.map { ["--port", String($0)] } ?? []),
+                                 boot: false, lab: lab, node: node, quiet: true)
     }
 }
 

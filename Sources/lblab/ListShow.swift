@@ -68,6 +68,10 @@ enum Describe {
             var options = ""
             if let p = v.persistence { options += ", persistence: {timeout: \(p.timeout), netmask: \(p.prefixLength)}" }
             if v.onePacket == true { options += ", one_packet: true" }
+            if let h = v.healthCheck {
+                options += ", health_check: {type: \(h.type.rawValue), port: \(h.port)" + (h.type == .http ? ", path: \(h.path), status: \(h.status)" : "")
+                    + ", interval: \(h.interval), timeout: \(h.timeout), retries: \(h.retries), retry_delay: \(h.retryDelay)}"
+            }
             out.append("  - {name: \(v.name), vip: \(v.vip), port: \(v.port), protocol: \(v.proto.rawValue), scheduler: \(v.scheduler.rawValue), "
                        + "dispatcher: \(v.dispatcher), servers: [\(v.servers.joined(separator: ", "))]\(options)}")
             out.append("    # " + SchedulerOracle.explanation(v.scheduler))
@@ -119,6 +123,10 @@ enum Describe {
             return out.joined(separator: "\n")
         }
         out += Self.traffic(s.traffic)
+        if let faults = s.faults, !faults.isEmpty {
+            out.append("faults:")
+            for f in faults { out.append("  - {at: \(f.at), node: \(f.node), action: \(f.action.rawValue)" + (f.delayMillis.map { ", delay_ms: \($0)" } ?? "") + "}") }
+        }
         out.append("expect: {distribution: \(s.expect.distribution.rawValue), path: \(s.expect.path.rawValue), arp: \(s.expect.arp.rawValue)}")
         return out.joined(separator: "\n")
     }
@@ -143,6 +151,7 @@ enum Describe {
             if p.trace { f.append("trace: true") }
             if p.pause > 0 { f.append("pause: \(p.pause)") }
             if p.datagramsPerSocket > 1 { f.append("datagrams_per_socket: \(p.datagramsPerSocket)") }
+            if let i = p.intervalMillis { f.append("interval_ms: \(i)") }
             if p.reuse == true { f.append("reuse: true") }
             return f.joined(separator: ", ")
         }

@@ -31,6 +31,13 @@ struct Test: ParsableCommand {
             // JUnit: checked before the test, written whatever its outcome, even when it cannot run.
             if let junit { try JUnitFileError.prepare(junit) }
             do {
+                // `lblab test lb-vs-dns`: a built-in comparison of two labs (no lab file of that name).
+                if lab == LBvsDNS.name {
+                    guard junit == nil, settings.settings.isEmpty, !keep else {
+                        throw ValidationError("\(LBvsDNS.name) compares two labs as they are: it takes no --set, --keep or --junit (test \(LBvsDNS.dnsLab) or \(LBvsDNS.lbLab) alone for those)")
+                    }
+                    return try compareLBvsDNS()
+                }
                 if try forwardedToVM() { return }
                 try test(started: started)
             } catch let e as ExitCode {

@@ -4,7 +4,7 @@ import LblabTypes
 import Testing
 
 @Suite struct RenderTests {
-    static let check = HealthCheck(kind: .tcp, port: 80, connectTimeout: 1, retry: 1, delayBeforeRetry: 0.5)
+    static let check = HealthCheck(kind: .tcp, port: 80, connectTimeout: 1, retry: 1, delayBeforeRetry: 0.5, bindTo: IPAddress("198.51.100.2"))
 
     static func config(check: HealthCheck = check, vrrp: [VRRPInstance] = [], sync: SyncDaemon? = nil) -> KeepalivedConfig {
         let rs = [RealServer(address: IPAddress("198.51.100.21")!, port: 80, weight: 1, forwarding: .route, check: check),
@@ -20,7 +20,7 @@ import Testing
         #expect(text.contains("virtual_server 198.51.100.100 80 {\n    delay_loop 2\n    lvs_sched wrr\n    lvs_method DR\n    protocol TCP\n"
                               + "    persistence_timeout 30\n    persistence_granularity 255.255.255.0\n    alpha\n"))
         #expect(text.contains("    real_server 198.51.100.21 80 {\n        weight 1\n        TCP_CHECK {\n            connect_port 80\n"
-                              + "            connect_timeout 1\n            retry 1\n            delay_before_retry 0.5\n        }\n    }\n"))
+                              + "            bindto 198.51.100.2\n            connect_timeout 1\n            retry 1\n            delay_before_retry 0.5\n        }\n    }\n"))
         // A server whose method differs from the service's names its own; thresholds are written.
         #expect(text.contains("real_server 198.51.100.22 80 {\n        weight 3\n        lvs_method NAT\n        uthreshold 10\n"))
         #expect(!text.contains("lthreshold"))
@@ -67,9 +67,15 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")))
     func keepalivedAcceptsIt() throws {
         let http = HealthCheck(kind: .http(path: "/", status: 200), port: 80, connectTimeout: 1, retry: 1, delayBeforeRetry: 1)
-        let v = VRRPInstance(name: "VI_1", state: .master, interface: "eth0", virtualRouterID: 51, priority: 150,
-                             virtualAddresses: [IPInterface(host: IPAddress("198.51.100.100")!)], unicastPeers: [IPAddress("198.51.100.3")!])
-        for config in [Self.config(), Self.config(check: http, vrrp: [v], sync: SyncDaemon(interface: "eth0", instance: "VI_1"))] {
+        var configs = [Self.config(), Self.config(check: http)]
+        // keepalived -t refuses a VRRP instance on an interface this machine lacks (or on lo).
+        let links = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []).filter { $0 != "lo" }.sorted()
+        if let link = links.first {
+            let v = VRRPInstance(name: "VI_1", state: .master, interface: link, virtualRouterID: 51, priority: 150,
+                                 virtualAddresses: [IPInterface(host: IPAddress("198.51.100.100")!)], unicastPeers: [IPAddress("198.51.100.3")!])
+            configs.append(Self.config(check: http, vrrp: [v], sync: SyncDaemon(interface: link, instance: "VI_1")))
+        }
+        for config in configs {
             let path = NSTemporaryDirectory() + "lblab-keepalived-\(getpid()).conf"
             try config.rendered.write(toFile: path, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: path) }

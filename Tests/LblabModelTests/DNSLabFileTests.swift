@@ -85,7 +85,14 @@ import LblabTypes
         #expect(error(ipvs, ["client.resolver=dispatcher"])?.valid?.contains("mode: dns") == true)
         #expect(error(ipvs + "\ndns: {ttl: 5}")?.key == "dns")
         #expect(error(ipvs + "\n  ns: {role: dns, address: 10.0.0.53/24}")?.problem.contains("DNS roles need mode: dns") == true)
+        // IPVS labs take faults on real servers, during paced traffic only.
         let faults = try #require(error(ipvs + "\nfaults: [{at: 1, node: rs1, action: down}]"))
-        #expect(faults.key == "faults" && faults.valid?.contains("lblab fault") == true)
+        #expect(faults.key == "faults" && faults.problem.contains("not paced") && faults.valid?.contains("interval_ms") == true)
+        let paced = try LabFile.parse(ipvs + "\ntraffic: {connections: 10, interval_ms: 50}\nfaults: [{at: 1, node: rs1, action: slow}, {at: 0.5, node: rs1, action: unplug}]", file: badFile)
+        #expect(paced.faults == [FaultSpec(at: 0.5, node: "rs1", action: .unplug), FaultSpec(at: 1, node: "rs1", action: .slow, delayMillis: 500)])
+        #expect(paced.traffic.phases[0].intervalMillis == 50 && paced.traffic.phases[0].concurrency == 1)
+        #expect(error(ipvs + "\ntraffic: {interval_ms: 50}\nfaults: [{at: 1, node: rs1, action: down, delay_ms: 5}]")?.key == "faults[0].delay_ms")
+        #expect(error(ipvs + "\ntraffic: {interval_ms: 50}\nfaults: [{at: 1, node: client, action: down}]")?.problem == "no real node named 'client': a fault stops a server's agent")
+        #expect(error(Self.base + "\nfaults: [{at: 1, node: web1, action: unplug}]")?.key == "faults[0].action")
     }
 }

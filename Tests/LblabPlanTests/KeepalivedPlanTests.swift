@@ -35,7 +35,8 @@ import Testing
         #expect(vs.address == ip("198.51.100.100") && vs.port == 80 && vs.proto == .tcp && vs.scheduler == .rr && vs.forwarding == .route)
         #expect(vs.delayLoop == 2 && vs.alpha)
         #expect(vs.realServers.map(\.address) == [ip("198.51.100.21"), ip("198.51.100.22")])
-        #expect(vs.realServers.allSatisfy { $0.check == HealthCheck(kind: .http(path: "/health", status: 200), port: 80, connectTimeout: 0.5, retry: 2, delayBeforeRetry: 0.5) })
+        #expect(vs.realServers.allSatisfy { $0.check == HealthCheck(kind: .http(path: "/health", status: 200), port: 80, connectTimeout: 0.5, retry: 2,
+                                                                    delayBeforeRetry: 0.5, bindTo: ip("198.51.100.2")) })
         let d = try #require(Planner.daemon(of: dispatcher, lab))
         #expect(d.config == config.rendered && d.keepalived == config)
         #expect(d.arguments.contains("--use-file={config}") && d.arguments.contains("--pid={dir}/dispatcher.keepalived.pid"))
@@ -48,6 +49,19 @@ import Testing
         #expect(text.contains("ip netns exec lblab-dr-basic-dispatcher keepalived --dont-fork"))
         #expect(text.contains("--pid=/run/lblab/dr-basic/dispatcher.keepalived.pid"))
         #expect(!text.contains("ipvsadm -A"))
+    }
+
+    /// IPv6 DR: the dispatcher holds the VIP on the servers' segment; the checks leave from its own address.
+    @Test func checksLeaveFromTheDispatchersOwnAddress() throws {
+        let lab = try loadLab("dr-ipv6", ["service.health_check.type=tcp"])
+        let d6 = try #require(lab.node(named: "dispatcher"))
+        let config = try #require(Planner.keepalivedConfig(of: d6, lab))
+        #expect(config.virtualServers[0].realServers.map(\.check.bindTo) == [ip("2001:db8::2"), ip("2001:db8::2")])
+        #expect(config.rendered.contains("bindto 2001:db8::2\n"))
+        let nat = try loadLab("nat-basic", ["service.health_check.type=tcp"])
+        let d4 = try #require(nat.node(named: "dispatcher"))
+        let back = try #require(Planner.keepalivedConfig(of: d4, nat))
+        #expect(back.virtualServers[0].realServers.map(\.check.bindTo) == [ip("203.0.113.1"), ip("203.0.113.1")])
     }
 
     @Test func withoutAHealthCheckThereIsNoKeepalived() throws {
