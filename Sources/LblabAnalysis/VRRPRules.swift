@@ -150,7 +150,8 @@ public enum VRRPRules {
 
     /// The numbers of a failover, for the report and the rule.
     public struct Failover: Sendable, Equatable {
-        /// Fault to the first gratuitous ARP from a backup, and to the first answered connection opened after the fault.
+        /// Fault to the first gratuitous ARP from a backup, and to the answer of the first connection
+        /// opened after the fault that was answered (its start plus its latency).
         public var toAnnouncement: Double?
         public var toFirstSuccess: Double?
         /// Connections opened after the fault that failed; held connections whose second request failed.
@@ -162,7 +163,7 @@ public enum VRRPRules {
     public static func measure(_ o: VRRPObservation, _ a: [VIPAnnouncement], _ outcomes: [ConnectionOutcome]) -> Failover {
         let at = o.faultAt ?? .infinity
         let after = outcomes.filter { ($0.start ?? -1) >= at }
-        let firstOK = after.filter { $0.error == nil }.compactMap(\.start).min()
+        let firstOK = after.filter { $0.error == nil }.compactMap { o in o.start.map { $0 + o.latency } }.min()
         let held = outcomes.filter { $0.reused != nil && $0.error == nil && ($0.start ?? .infinity) < at && ($0.reused?.at ?? -1) >= at }
         let survived = held.filter { $0.reused?.server != nil && $0.reused?.server == $0.server }.count
         return Failover(toAnnouncement: firstTakeoverGARP(o, a).map { $0.0.at - at }, toFirstSuccess: firstOK.map { $0 - at },
