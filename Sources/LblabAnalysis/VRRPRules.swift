@@ -158,6 +158,9 @@ public enum VRRPRules {
         public var lostNew: Int
         public var lostHeld: Int
         public var survivedHeld: Int
+        /// The longest silence the client saw around the fault: the longest gap between two answers
+        /// in a row (answer times: start + latency) that ends after the fault.
+        public var outage: Double?
     }
 
     public static func measure(_ o: VRRPObservation, _ a: [VIPAnnouncement], _ outcomes: [ConnectionOutcome]) -> Failover {
@@ -166,8 +169,11 @@ public enum VRRPRules {
         let firstOK = after.filter { $0.error == nil }.compactMap { o in o.start.map { $0 + o.latency } }.min()
         let held = outcomes.filter { $0.reused != nil && $0.error == nil && ($0.start ?? .infinity) < at && ($0.reused?.at ?? -1) >= at }
         let survived = held.filter { $0.reused?.server != nil && $0.reused?.server == $0.server }.count
+        let answers = outcomes.filter { $0.error == nil && $0.reused == nil }.compactMap { o in o.start.map { $0 + o.latency } }.sorted()
+        let gaps = zip(answers, answers.dropFirst()).filter { $0.1 >= at }.map { $0.1 - $0.0 }
         return Failover(toAnnouncement: firstTakeoverGARP(o, a).map { $0.0.at - at }, toFirstSuccess: firstOK.map { $0 - at },
-                        lostNew: after.filter { $0.error != nil }.count, lostHeld: held.count - survived, survivedHeld: survived)
+                        lostNew: after.filter { $0.error != nil }.count, lostHeld: held.count - survived, survivedHeld: survived,
+                        outage: gaps.max())
     }
 
     static func failover(_ o: VRRPObservation, _ a: [VIPAnnouncement], _ outcomes: [ConnectionOutcome]) -> RuleVerdict {
@@ -179,6 +185,7 @@ public enum VRRPRules {
         let lateFailures = after.filter { $0.error != nil && ($0.start ?? 0) >= settled }
         var evidence = ["fault to first gratuitous ARP: " + (m.toAnnouncement.map(seconds) ?? "none"),
                         "fault to first answered connection: " + (m.toFirstSuccess.map(seconds) ?? "none"),
+                        "longest gap between two answers after the fault: " + (m.outage.map(seconds) ?? "none"),
                         "\(after.count) connections opened after the fault, \(m.lostNew) failed; held across it: \(m.survivedHeld) survived, \(m.lostHeld) lost"]
         let examples = lateFailures.prefix(3).map { "\($0.client):\($0.localPort) at \(seconds($0.start ?? 0)): \($0.error ?? "")" }
         evidence += RuleVerdict.examples(Array(examples), count: lateFailures.count, of: "failures after the takeover settled")
@@ -187,7 +194,8 @@ public enum VRRPRules {
         if m.toFirstSuccess == nil, !after.isEmpty { problems.append("no connection opened after the fault was answered") }
         if m.toAnnouncement == nil { problems.append("no backup announced the VIP") }
         if !lateFailures.isEmpty { problems.append("\(lateFailures.count) connections opened after the takeover (\(seconds(settled)) on) failed") }
-        let numbers = "failover \(m.toAnnouncement.map(seconds) ?? "-") to gratuitous ARP, \(m.toFirstSuccess.map(seconds) ?? "-") to the first answer; "
+        let numbers = "failover \(m.toAnnouncement.map(seconds) ?? "-") to gratuitous ARP, \(m.toFirstSuccess.map(seconds) ?? "-") to the first answer, "
+            + "longest gap between answers \(m.outage.map(seconds) ?? "-"); "
             + "\(m.lostNew) new connections lost, \(m.lostHeld) held lost"
         if problems.isEmpty { return RuleVerdict(rule: rule, passed: true, summary: "traffic continues: " + numbers, evidence: evidence) }
         evidence.insert(numbers, at: 0)

@@ -9,8 +9,10 @@ extension Planner {
         for node in lab.dispatchers {
             guard let d = keepalivedDaemon(of: node, lab), let config = d.keepalived else { continue }
             let what = config.virtualServers.map { "\($0.proto.ipvsadmName) \($0.address.withPort($0.port))" }.joined(separator: ", ")
-            b.add(.startDaemon(namespace: LabNames.namespace(lab: lab.name, node: node.name), node: node.name, daemon: d),
-                  "keepalived on \(node.name): it creates \(what) in IPVS and adds each real server once its health check passes, removes it when its checks fail")
+            var why = config.virtualServers.isEmpty ? "keepalived on \(node.name)"
+                : "keepalived on \(node.name): it creates \(what) in IPVS and adds each real server once its health check passes, removes it when its checks fail"
+            if let v = config.vrrpInstances.first { why += vrrpWhy(v, sync: config.global.syncDaemon != nil) }   // VRRPPlanner.swift
+            b.add(.startDaemon(namespace: LabNames.namespace(lab: lab.name, node: node.name), node: node.name, daemon: d), why)
         }
     }
 

@@ -18,4 +18,11 @@ extension Planner {
         guard lab.sync == true, let v = node.vrrp else { return nil }
         return SyncDaemon(interface: v.interface, instance: VRRPSpec.instanceName(lab: lab.name))
     }
+
+    /// What a VRRP keepalived does, for the plan's explanation.
+    static func vrrpWhy(_ v: VRRPInstance, sync: Bool) -> String {
+        "; VRRP instance \(v.name) (router id \(v.virtualRouterID), priority \(v.priority)): adds "
+            + v.virtualAddresses.map(\.description).joined(separator: ", ") + " on \(v.interface) while MASTER and announces it with gratuitous ARP"
+            + (sync ? "; runs the IPVS sync daemon on \(v.interface), master or backup as the instance is" : "")
+    }
 }

@@ -56,6 +56,7 @@ import LblabTypes
         #expect(m.toAnnouncement.map { abs($0 - 1.2) < 1e-9 } == true)
         #expect(m.toFirstSuccess.map { abs($0 - 1.51) < 1e-9 } == true, "the connection opened at 4.5 s is answered 10 ms later")
         #expect(m.lostNew == 3 && m.survivedHeld == 2 && m.lostHeld == 0)
+        #expect(m.outage.map { abs($0 - 2.0) < 1e-9 } == true, "answers at 2.51 s then 4.51 s: the connections of 3.0-4.0 s failed")
         let sync = try verdict("sync", v)
         #expect(sync.summary == "sync on: 2 of 2 connections held across the failover answered their second request")
     }
