@@ -119,18 +119,28 @@ static int send_rest(struct conn *c) {
 }
 
 /// Reads a connection's request, answers it once whole: closes, or (request `/hold`) keeps the
-/// connection until the client closes it.
+/// connection until the client closes it. A held connection may carry one more request (a
+/// phase with `reuse`): it is answered as a plain one, and the server closes.
 static void on_tcp(int ep, struct conn *c, uint32_t events, const char *resp, size_t resp_len, const char *hold_resp,
                    size_t hold_len) {
     if (c->hold) {
-        char sink[512];
         for (;;) {
-            ssize_t n = recv(c->fd, sink, sizeof sink, 0);
-            if (n > 0) continue;
+            if (c->got == sizeof c->buf) { drop(ep, c); return; }
+            ssize_t n = recv(c->fd, c->buf + c->got, sizeof c->buf - c->got, 0);
+            if (n > 0) {
+                c->got += (size_t)n;
+                if (c->got >= 4 && memmem(c->buf, c->got, "\r\n\r\n", 4)) break;   // a second request: answer it
+                continue;
+            }
             if (n < 0 && errno == EAGAIN && !(events & (EPOLLHUP | EPOLLERR))) return;
             drop(ep, c);   // the client closed (or the connection failed)
             return;
         }
+        c->hold = 0;
+        c->wants_hold = 0;
+        c->resp = resp;
+        c->resp_len = resp_len;
+        c->sent = 0;
     }
     if (!c->resp) {
         for (;;) {
@@ -156,6 +166,7 @@ static void on_tcp(int ep, struct conn *c, uint32_t events, const char *resp, si
     }
     if (!c->wants_hold) { drop(ep, c); return; }   // answered: the server closes first
     c->hold = 1;
+    c->got = 0;
     c->deadline = 0;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);

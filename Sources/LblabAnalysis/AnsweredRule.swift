@@ -6,6 +6,8 @@ extension Rules {
     /// connections `health` judges against the faults' error windows.
     public struct Answered: VerdictRule {
         public static let name = "answered"
+        /// Not in a lab with faults (IPVS labs): connections during a fault may fail; the `health` rule
+        /// (health checks) or the `failover` rule (VRRP) judges them.
         public static func selected(by spec: LabSpec) -> Self? { spec.mode.usesIPVS && !(spec.faults ?? []).isEmpty ? nil : Self() }
 
         public func judge(_ run: AnalyzedRun) -> RuleVerdict {

@@ -97,6 +97,9 @@ public struct ConnectionOutcome: Sendable, Codable, Equatable {
     /// from the dispatcher's IPVS table, in the kernel's list order; `nil` when the phase did not
     /// trace. The scheduler rules predict each choice from these counts.
     public var seen: [DestinationCounts]?
+    /// A held connection of a `reuse` phase: what its second request, sent when the hold was over,
+    /// got (`nil` for every other connection).
+    public var reused: SecondRequest?
 
     public init(client: String, localAddress: IPAddress?, localPort: UInt16, service: String, server: String?,
                 error: String? = nil, start: Double? = nil, latency: Double = 0, phase: Int? = nil, closed: Double? = nil,
@@ -237,4 +240,19 @@ public struct RawFrames: Sendable, Equatable {
     @inline(__always) public func range(of i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 
     public subscript(i: Int) -> RawFrame { RawFrame(timestamp: timestamps[i], bytes: Array(bytes[range(of: i)])) }
+}
+
+/// The second request of a held connection (a traffic phase with `reuse`).
+public struct SecondRequest: Sendable, Codable, Equatable {
+    /// The real server that answered it, `nil` if none did.
+    public var server: String?
+    public var error: String?
+    /// Seconds from the start of the traffic to when it was sent.
+    public var at: Double
+
+    public init(server: String?, error: String?, at: Double) {
+        self.server = server
+        self.error = error
+        self.at = at
+    }
 }

@@ -21,7 +21,7 @@ extension Rules {
 
         public static func selected(by spec: LabSpec) -> Self? {
             guard spec.mode.usesIPVS, let s = spec.service(named: spec.traffic.service),
-                  s.healthCheck != nil || !(spec.faults ?? []).isEmpty else { return nil }
+                  s.healthCheck != nil || (!(spec.faults ?? []).isEmpty && !spec.usesVRRP) else { return nil }   // VRRP faults: VRRPRules
             return Self(service: s)
         }
 

@@ -94,6 +94,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var vipOn: String?
     /// DNS labs' settings of this node (`resolver:`, `upstream:`, `cache:`, `round_robin:`, `delay_ms:`).
     public var dns: DNSNodeSpec?
+    /// Dispatchers of a redundant pair: keepalived VRRP holds the VIP (`vrrp:`; see VRRPSpec.swift).
+    public var vrrp: VRRPSpec?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,
@@ -375,6 +377,9 @@ public struct LabSpec: Codable, Sendable, Equatable {
     public var dns: DNSSpec?
     /// Faults `lblab test` applies during the traffic.
     public var faults: [FaultSpec]?
+    /// VRRP labs: whether keepalived runs the IPVS connection sync daemon (`sync:`); `nil` in a
+    /// lab without VRRP dispatchers.
+    public var sync: Bool?
 
     public init(name: String, description: String = "", mode: LabMode, segments: [SegmentSpec], nodes: [NodeSpec],
                 services: [ServiceSpec], arpFix: Bool, traffic: TrafficSpec, expect: ExpectSpec, source: String? = nil) {

@@ -7,7 +7,7 @@ struct LabValidator {
     let file: String
     let defaultName: String
 
-    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect", "dns", "faults"]
+    static let topKeys = ["name", "description", "mode", "segments", "service", "services", "arp_fix", "nodes", "traffic", "expect", "dns", "faults", "sync"]
     /// The segment a lab file without `segments:` has.
     static let defaultSegment = "lan"
 
@@ -128,6 +128,13 @@ struct LabValidator {
                            segments: segments, nodes: nodes, services: services, arpFix: arpFix, traffic: traffic,
                            expect: expect, source: nil)
         try checkTopology(spec, top: top)
+        try checkVRRP(&spec, top: top, explicitInterfaces: Set(parsed.filter(\.vrrpInterfaceGiven).map(\.spec.name)))
+        if spec.usesVRRP {
+            // A VRRP lab's test applies them on a thread of their own, at their times (VRRPTest.swift):
+            // `down` stops a dispatcher's keepalived, `unplug` pulls its cables. No pacing needed.
+            spec.faults = try parseFaults(top, nodes: nodes, serverRole: .dispatcher)
+            return spec
+        }
         spec.faults = try parseFaults(top, nodes: nodes, serverRole: .real)
         if spec.faults != nil, let unpaced = traffic.phases.first(where: { $0.intervalMillis == nil }) {
             // The faults act between paced connections: a phase sent as fast as it can would be over before them.

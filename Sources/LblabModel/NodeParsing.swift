@@ -8,11 +8,13 @@ struct ParsedNode {
     /// rp_filter and tunnel as the file (or `--set`) gave them, `nil` when not given.
     var rpFilter: Int?
     var tunnel: Bool?
+    /// `vrrp.interface` was given (else it defaults to the interface on the VIP's subnet).
+    var vrrpInterfaceGiven = false
 }
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold"] + dnsNodeKeys
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold", "vrrp"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
@@ -97,6 +99,10 @@ extension LabValidator {
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }
         if let v = t["vip_on"] { node.spec.vipOn = try vipOn("\(key).vip_on", v, interfaces: interfaces) }
         node.spec.dns = try parseDNSNode(key, t, role: role, mode: mode)
+        if let (vrrp, given) = try parseVRRP(key, t, role: role, interfaces: interfaces) {
+            node.spec.vrrp = vrrp
+            node.vrrpInterfaceGiven = given
+        }
 
         guard let countNode = t["count"] else { return [node] }
         let count = try int("\(key).count", countNode, 1...Self.maxGroupCount, default: 1)

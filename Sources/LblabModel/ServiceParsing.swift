@@ -44,6 +44,8 @@ extension LabValidator {
                 guard dispatchers.contains(dispatcher) else {
                     throw fail("\(key).dispatcher", d, "no dispatcher node named '\(dispatcher)'", valid: dispatchers.joined(separator: ", "))
                 }
+            } else if let primary = Self.vrrpPrimary(nodes) {
+                dispatcher = primary   // a VRRP pair serves every service; the primary names it
             } else {
                 guard dispatchers.count == 1 else {
                     throw fail("\(key).dispatcher", t, "missing: this lab has several dispatchers", valid: dispatchers.joined(separator: ", "))

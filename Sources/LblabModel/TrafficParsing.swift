@@ -3,7 +3,7 @@ import LblabTypes
 extension LabValidator {
     /// The keys a phase takes; under `traffic:` they are also the defaults of every phase.
     static let phaseKeys = ["name", "client", "clients", "service", "connections", "concurrency", "hold", "trace", "pause",
-                            "datagrams_per_socket", "interval_ms"]
+                            "datagrams_per_socket", "interval_ms", "reuse"]
     static let trafficKeys = phaseKeys.filter { $0 != "name" } + ["timeout", "phases"]
     /// Connections (or datagrams) one client can send in one run: one fresh source port each.
     static let maxConnectionsPerClient = 60_000
@@ -99,9 +99,16 @@ extension LabValidator {
             }
         }
         let interval = try value("interval_ms").map { try int($0.key, $0.node, 1...60_000, default: 20) }
-        return TrafficPhase(name: names[index], clients: clients, service: service.name, connections: connections,
-                            concurrency: trace || interval != nil ? 1 : concurrency, hold: hold, trace: trace, pause: pause,
-                            datagramsPerSocket: perSocket, intervalMillis: interval)
+        var phase = TrafficPhase(name: names[index], clients: clients, service: service.name, connections: connections,
+                                 concurrency: trace || interval != nil ? 1 : concurrency, hold: hold, trace: trace, pause: pause,
+                                 datagramsPerSocket: perSocket, intervalMillis: interval)
+        if let (k, n) = value("reuse"), try bool(k, n, default: false) {
+            guard hold.holds else {
+                throw fail(k, n, "reuse sends a second request on a held connection: this phase holds none", valid: "hold: {until: PHASE} with reuse: true")
+            }
+            phase.reuse = true
+        }
+        return phase
     }
 
     /// `clients:` node names or `count:` group names (a group gives its members in order), or

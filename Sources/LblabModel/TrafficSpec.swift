@@ -88,6 +88,9 @@ public struct TrafficPhase: Codable, Sendable, Equatable {
     /// Paced traffic: one connection at a time, each starting this many milliseconds after the
     /// previous one started (`nil`: as fast as the concurrency allows). Faults act during paced phases.
     public var intervalMillis: Int?
+    /// Held connections: when the hold is over, one more request on each before it closes (to see
+    /// whether it outlived a dispatcher failover); `nil` means no.
+    public var reuse: Bool?
 
     public init(name: String, clients: [String], service: String, connections: Int, concurrency: Int, hold: Hold = .none,
                 trace: Bool = false, pause: Double = 0, datagramsPerSocket: Int = 1, intervalMillis: Int? = nil) {

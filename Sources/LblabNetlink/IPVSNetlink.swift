@@ -101,11 +101,11 @@ public final class IPVSNetlink: @unchecked Sendable {
         try request("IPVS flush") { IPVSRequests.encodeFlush(family: familyID, sequence: $0) }
     }
 
-    // MARK: - Private
+    // MARK: - Requests (internal: IPVSSyncDaemon.swift sends its own)
 
     @discardableResult
-    private func request(_ operation: String, scheduler: String? = nil, destination: Bool = false,
-                         _ encode: (UInt32) -> [UInt8]) throws -> [NetlinkMessage] {
+    func request(_ operation: String, scheduler: String? = nil, destination: Bool = false,
+                 _ encode: (UInt32) -> [UInt8]) throws -> [NetlinkMessage] {
         let sequence = socket.nextSequence()
         do {
             return try socket.transact(encode(sequence), sequence: sequence, operation: operation)
@@ -114,7 +114,7 @@ public final class IPVSNetlink: @unchecked Sendable {
         }
     }
 
-    private func dump(_ operation: String, _ encode: @escaping (UInt32) -> [UInt8]) throws -> [NetlinkMessage] {
+    func dump(_ operation: String, _ encode: @escaping (UInt32) -> [UInt8]) throws -> [NetlinkMessage] {
         let sequence = socket.nextSequence()
         do {
             return try socket.transact(encode(sequence), sequence: sequence, operation: operation, retry: encode)

@@ -9,8 +9,10 @@ extension Planner {
         for node in lab.dispatchers {
             guard let d = keepalivedDaemon(of: node, lab), let config = d.keepalived else { continue }
             let what = config.virtualServers.map { "\($0.proto.ipvsadmName) \($0.address.withPort($0.port))" }.joined(separator: ", ")
-            b.add(.startDaemon(namespace: LabNames.namespace(lab: lab.name, node: node.name), node: node.name, daemon: d),
-                  "keepalived on \(node.name): it creates \(what) in IPVS and adds each real server once its health check passes, removes it when its checks fail")
+            var why = config.virtualServers.isEmpty ? "keepalived on \(node.name)"
+                : "keepalived on \(node.name): it creates \(what) in IPVS and adds each real server once its health check passes, removes it when its checks fail"
+            if let v = config.vrrpInstances.first { why += vrrpWhy(v, sync: config.global.syncDaemon != nil) }   // VRRPPlanner.swift
+            b.add(.startDaemon(namespace: LabNames.namespace(lab: lab.name, node: node.name), node: node.name, daemon: d), why)
         }
     }
 
@@ -27,8 +29,9 @@ extension Planner {
     /// The keepalived.conf of a dispatcher: one virtual server per service of it with a
     /// `health_check:`; `nil` when it has none (then it runs no keepalived).
     public static func keepalivedConfig(of node: NodeSpec, _ lab: LabSpec) -> KeepalivedConfig? {
-        let services = lab.services.filter { $0.dispatcher == node.name && ownedByKeepalived($0) }
-        guard !services.isEmpty else { return nil }
+        let services = lab.services.filter { s in ownedByKeepalived(s) && lab.dispatchers(of: s).contains { $0.name == node.name } }
+        let vrrp = vrrpInstance(of: node, lab)   // VRRPPlanner.swift
+        guard !services.isEmpty || vrrp != nil else { return nil }
         let servers = services.compactMap { s -> VirtualServer? in
             guard let hc = s.healthCheck else { return nil }
             let reals = s.servers.compactMap { name -> RealServer? in
@@ -45,7 +48,8 @@ extension Planner {
                                  persistencePrefix: s.persistence.map(\.prefixLength).flatMap { $0 == (s.vip.family == .ipv4 ? 32 : 128) ? nil : $0 },
                                  onePacket: s.onePacket == true, realServers: reals)
         }
-        return KeepalivedConfig(global: GlobalDefs(routerID: "\(lab.name)_\(node.name)".replacingOccurrences(of: "-", with: "_")),
-                                virtualServers: servers)
+        return KeepalivedConfig(global: GlobalDefs(routerID: "\(lab.name)_\(node.name)".replacingOccurrences(of: "-", with: "_"),
+                                                   syncDaemon: syncDaemon(of: node, lab)),
+                                vrrpInstances: vrrp.map { [$0] } ?? [], virtualServers: servers)
     }
 }

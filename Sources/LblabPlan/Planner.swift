@@ -79,8 +79,9 @@ public enum Planner {
     /// The VIPs on the dispatcher's interface, forwarding, and the IPVS table (the article's ipvsadm -A / -a).
     static func dispatcher(_ node: NodeSpec, _ lab: LabSpec, _ b: inout Builder) {
         let ns = LabNames.namespace(lab: lab.name, node: node.name)
-        let services = lab.services.filter { $0.dispatcher == node.name }
-        for s in onePerVIP(services) {
+        // A VRRP pair: both hold the same IPVS table, keepalived puts the VIP on the MASTER.
+        let services = lab.services.filter { s in lab.dispatchers(of: s).contains { $0.name == node.name } }
+        for s in onePerVIP(services) where node.vrrp == nil {
             b.add(.addAddress(namespace: ns, link: vipInterface(of: node, for: s, lab).name, address: IPInterface(host: s.vip)),
                   "the VIP of \(s.name) on the dispatcher (the article: ifconfig ens32:0 VIP netmask 255.255.255.0 up)")
         }

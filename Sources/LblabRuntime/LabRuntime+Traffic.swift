@@ -13,6 +13,8 @@ struct TrafficRun {
     /// Seconds from the first connect to the last close.
     var seconds: Double
     var timings: TrafficEngine.Timings
+    /// When the engine started (the origin of every outcome's `start`).
+    var started = Date()
     /// The engine's time zero on CLOCK_MONOTONIC (`Pacer.now()`), when a phase was paced: what
     /// turns samples taken meanwhile into the outcomes' `start` clock.
     var zero: Double?
@@ -51,6 +53,7 @@ extension LabRuntime {
                 clients: phase.clients.compactMap { clientNames.firstIndex(of: $0) }, target: service.vip, port: service.port,
                 proto: service.proto, connections: phase.connections, concurrency: phase.concurrency, hold: TrafficHold(phase.hold),
                 trace: phase.trace || phase.intervalMillis != nil, pause: phase.pause, datagramsPerSocket: phase.datagramsPerSocket))
+            plans[p].reuse = phase.reuse == true
             if phase.trace { tracers[p] = try DestinationTracer(spec, service, handles: handles) }
         }
         let ports = SourcePorts(file: "\(store.directory(of: spec.name))/traffic-next-port")
@@ -75,10 +78,12 @@ extension LabRuntime {
         }
         let onePhase = traffic.phases.count == 1
         let outcomes = results.map { r in
-            ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
-                              service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
-                              latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
-                              seen: try? seen[r.phase]?[r.index]?.get())
+            var o = ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
+                                      service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
+                                      latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
+                                      seen: try? seen[r.phase]?[r.index]?.get())
+            if let again = r.reused { o.reused = SecondRequest(server: again.server, error: again.error, at: again.at) }
+            return o
         }
         log.debug("traffic", metadata: [
             "connections": "\(results.count)", "seconds": "\(String(format: "%.3f", seconds))",
@@ -92,7 +97,7 @@ extension LabRuntime {
         if let first = pacer?.firstRelease, let r = results.first(where: { $0.phase == first.phase && $0.index == first.index }) {
             zero = first.at - r.start
         }
-        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings, zero: zero)
+        return TrafficRun(outcomes: outcomes, seconds: seconds, timings: engine.timings, started: t0, zero: zero)
     }
 }
 

@@ -88,18 +88,22 @@ extension LabRuntime {
         let facts = try runFacts(spec, target, handles: handles)
         let state = try store.load(spec.name)
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
+        // A VRRP lab: VRRP settled, faults on a thread of their own during the traffic (VRRPTest.swift).
+        let vrrp = spec.usesVRRP ? try VRRPWatch(spec, handles: handles, settle: true) : nil
         let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
                                               batchMillis: Self.captureBatchMillis)
 
         // Health checks or faults: IPVS sampled over the traffic, faults applied between paced connections.
-        let timed = spec.faults != nil || target.service.healthCheck != nil
+        // (A VRRP lab's faults act on VRRPWatch's thread: its traffic need not be paced.)
+        let timed = (spec.faults != nil && !spec.usesVRRP) || target.service.healthCheck != nil
         let sampler = timed ? IPVSSampler(try DestinationTracer(spec, target.service, handles: handles)) : nil
-        var schedule = FaultSchedule(spec.faults ?? [])
+        var schedule = FaultSchedule(spec.usesVRRP ? [] : spec.faults ?? [])
         var faultState = state
         var faultError: Error?
         sampler?.start()
         let traffic: TrafficRun
         do {
+            if let vrrp, let state { vrrp.startFaults(at: Date(), state: state, store: store) }
             traffic = try runTraffic(spec, handles: handles) { now in
                 guard faultError == nil, !schedule.isEmpty, faultState != nil else { return }
                 do { try schedule.apply(due: now, state: &faultState!, store: store, progress: progress) } catch { faultError = error }
@@ -134,7 +138,9 @@ extension LabRuntime {
         // A server the lab's own faults broke is down on purpose (and started again since).
         let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
             .filter { line in !Set((spec.faults ?? []).map(\.node)).contains { line.contains(" of \($0) ") } }
-        analysis = AnalysisReport(verdicts: analysis.verdicts + [.liveness(dead: dead)], fromClient: analysis.fromClient,
+        // A VRRP lab: its verdicts (VRRPTest.swift).
+        let extra = try vrrp.map { try judgeVRRP($0, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress).verdicts } ?? []
+        analysis = AnalysisReport(verdicts: analysis.verdicts + extra + [.liveness(dead: dead)], fromClient: analysis.fromClient,
                                   fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,
                           concurrency: spec.traffic.concurrency, facts: facts, analysis: analysis, captureFiles: files,

@@ -337,6 +337,12 @@ public final class TrafficEngine {
     // MARK: - Held connections
 
     private func closeHeld(where chosen: (Held) -> Bool) {
+        // A phase with `reuse`: one more request on each connection before it closes (HeldReuse.swift).
+        let again = held.filter { chosen($0) && phases[results[$0.result].phase].reuse }
+        if !again.isEmpty {
+            let target = phases[results[again[0].result].phase].target
+            for (h, r) in zip(again, HeldReuse.exchange(again.map(\.fd), host: "\(target)", timeout: timeout, t0: t0)) { results[h.result].reused = r }
+        }
         let now = monotonicNow()
         held.removeAll { h in
             guard chosen(h) else { return false }

@@ -47,6 +47,8 @@ public struct TrafficPhasePlan: Sendable {
     public var pause: Double
     /// UDP: datagrams sent in turn from one socket.
     public var datagramsPerSocket: Int
+    /// Held TCP connections: one more request when the hold is over, before the close (`reused`).
+    public var reuse = false
 
     public init(clients: [Int], target: IPAddress, port: UInt16, proto: TransportProtocol, connections: Int, concurrency: Int,
                 hold: TrafficHold = .none, trace: Bool = false, pause: Double = 0, datagramsPerSocket: Int = 1) {
@@ -82,4 +84,6 @@ public struct TrafficResult: Sendable, Equatable {
     public var latency: Double
     /// Seconds from the start of the traffic to the client's close of a held connection.
     public var closed: Double?
+    /// A held connection of a `reuse` phase: what its second request got.
+    public var reused: ReuseResult?
 }

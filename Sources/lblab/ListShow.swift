@@ -77,6 +77,7 @@ enum Describe {
             out.append("    # " + SchedulerOracle.explanation(v.scheduler))
         }
         if s.mode.usesIPVS { out.append("arp_fix: \(s.arpFix)") }
+        if let sync = s.sync { out.append("sync: \(sync)") }
         out.append("nodes:")
         for n in s.nodes {
             var fields = ["role: \(n.role.rawValue)"]
@@ -101,7 +102,11 @@ enum Describe {
                 fields += ["upstream: \(n.dns?.upstream ?? "-")", "cache: \(n.dns?.cache ?? true)", "round_robin: \(n.dns?.roundRobin ?? true)"]
             case .web:
                 fields.append("delay_ms: \(n.dns?.delayMillis ?? 0)")
-            case .dispatcher, .dns: break
+            case .dispatcher:
+                if let v = n.vrrp {
+                    fields.append("vrrp: {priority: \(v.priority), router_id: \(v.routerID), advert_int: \(v.advertInterval), interface: \(v.interface)}")
+                }
+            case .dns: break
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
             if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
@@ -147,6 +152,7 @@ enum Describe {
             if p.pause > 0 { f.append("pause: \(p.pause)") }
             if p.datagramsPerSocket > 1 { f.append("datagrams_per_socket: \(p.datagramsPerSocket)") }
             if let i = p.intervalMillis { f.append("interval_ms: \(i)") }
+            if p.reuse == true { f.append("reuse: true") }
             return f.joined(separator: ", ")
         }
         if t.phases.count == 1 { return ["traffic: {\(fields(t.phases[0], named: false)), timeout: \(t.timeout)}"] }
