@@ -92,8 +92,11 @@ struct Judgement {
         evidence.append("IPVS sampled \(samples.count) times from \(Self.s(samples.first!.at)) to \(Self.s(samples.last!.at)); checks: \(check)"
                         + (hc.map { String(format: ", detection bound %.1f s, re-add bound %.1f s (+ %.1f s slack)", $0.detectionBound, $0.readdBound, Rules.Health.slack) } ?? ""))
 
-        // Before any fault: every server joined (its checks passed), and none left.
-        let before = samples.filter { $0.at < firstFault }
+        for m in timeline.missed ?? [] {
+            problems.append(String(format: "fault %@ %@ at %.1f s was never applied: the traffic ended first (%.2f s); give it more connections or a longer interval_ms",
+                                   m.node, m.action.rawValue, m.at, samples.last!.at))
+        }
+        // Every server joined before any fault (its checks passed), and none left without a fault on it.
         let never = service.servers.filter { name in !samples.contains { $0.servers.contains(name) } }
         if !never.isEmpty {
             let failed = outcomes.filter { $0.server == nil }.count
@@ -103,9 +106,14 @@ struct Judgement {
             if never.count == service.servers.count { return }
         }
         for name in service.servers where !never.contains(name) {
-            if let first = before.first(where: { $0.servers.contains(name) }),
-               let gone = before.first(where: { $0.at > first.at && !$0.servers.contains(name) }) {
-                problems.append("\(name) left IPVS at \(Self.s(gone.at)) with no fault: its check failed on a healthy server (\(check))")
+            guard let first = samples.first(where: { $0.servers.contains(name) }) else { continue }
+            if first.at >= firstFault {
+                problems.append("\(name) joined IPVS only at \(Self.s(first.at)), after the first fault at \(Self.s(firstFault)): its check passed late (\(check))")
+            }
+            // A server with a fault of its own may leave after that fault; one without may never.
+            let until = faults.first(where: { $0.node == name })?.at ?? .infinity
+            if let gone = samples.first(where: { $0.at > first.at && $0.at < until && !$0.servers.contains(name) }) {
+                problems.append("\(name) left IPVS at \(Self.s(gone.at)) with no fault on it: its check failed on a healthy server (\(check))")
             }
         }
 

@@ -9,11 +9,15 @@ public struct HealthTimeline: Sendable, Codable, Equatable {
     public var service: String
     public var samples: [HealthSample]
     public var faults: [AppliedFault]
+    /// The lab's faults that were never applied (the traffic was over before their time): a run
+    /// that did not exercise its faults cannot pass the `health` rule.
+    public var missed: [FaultSpec]?
 
-    public init(service: String, samples: [HealthSample], faults: [AppliedFault]) {
+    public init(service: String, samples: [HealthSample], faults: [AppliedFault], missed: [FaultSpec]? = nil) {
         self.service = service
         self.samples = samples
         self.faults = faults
+        self.missed = missed
     }
 }
 

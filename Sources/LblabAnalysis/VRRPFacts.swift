@@ -42,6 +42,10 @@ public struct VRRPObservation: Sendable, Codable, Equatable {
     public var neighbourAfter: MACAddress?
     /// The lab's `sync:`.
     public var syncExpected: Bool
+    /// The lab's fault on a VRRP dispatcher as planned (`primary down at 3.0 s`), and why it was not
+    /// applied when it was not (`faultAt == nil`): a run whose failover never happened fails.
+    public var faultPlanned: String?
+    public var faultFailure: String?
 
     public init(vip: IPAddress, peers: [Peer], faultNode: String? = nil, faultAt: Double? = nil, neighbourBefore: MACAddress? = nil,
                 neighbourAfter: MACAddress? = nil, syncExpected: Bool) {

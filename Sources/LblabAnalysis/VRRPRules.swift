@@ -20,6 +20,10 @@ public enum VRRPRules {
         var verdicts = [election(o, announcements)]
         if o.faultAt != nil {
             verdicts += [takeover(o, announcements), neighbour(o), failover(o, announcements, outcomes)]
+        } else if let planned = o.faultPlanned {
+            // The lab asked for a failover and none happened: nothing here may pass for one.
+            let why = "the fault \(planned) was never applied: " + (o.faultFailure ?? "the traffic ended before it")
+            verdicts += ["takeover", "failover"].map { RuleVerdict(rule: $0, passed: false, summary: why, evidence: []) }
         }
         verdicts.append(sync(o, outcomes))
         return verdicts
@@ -190,6 +194,11 @@ public enum VRRPRules {
         let examples = lateFailures.prefix(3).map { "\($0.client):\($0.localPort) at \(seconds($0.start ?? 0)): \($0.error ?? "")" }
         evidence += RuleVerdict.examples(Array(examples), count: lateFailures.count, of: "failures after the takeover settled")
         var problems: [String] = []
+        // Before the fault the primary serves: every connection opened then succeeds.
+        let early = outcomes.filter { ($0.start ?? -1) < at && $0.error != nil }
+        if !early.isEmpty {
+            problems.append("\(early.count) connections opened before the fault failed, e.g. " + early.prefix(3).map { "\($0.client):\($0.localPort) at \(seconds($0.start ?? 0)): \($0.error ?? "")" }.joined(separator: "; "))
+        }
         if after.isEmpty { problems.append("no connection was opened after the fault: the traffic ended before it") }
         if m.toFirstSuccess == nil, !after.isEmpty { problems.append("no connection opened after the fault was answered") }
         if m.toAnnouncement == nil { problems.append("no backup announced the VIP") }

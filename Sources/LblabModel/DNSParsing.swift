@@ -139,15 +139,23 @@ extension LabValidator {
             let nodeNode = try required(key, m, "node", valid: servers.joined(separator: ", "))
             let node = try string("\(key).node", nodeNode)!
             guard servers.contains(node) else {
-                throw fail("\(key).node", nodeNode, "no \(serverRole.rawValue) node named '\(node)': a fault stops a server's agent", valid: servers.joined(separator: ", "))
+                let what = serverRole == .dispatcher ? "a VRRP lab's faults act on its dispatchers" : "a fault acts on a server"
+                throw fail("\(key).node", nodeNode, "no \(serverRole.rawValue) node named '\(node)': \(what)", valid: servers.joined(separator: ", "))
             }
             let actionNode = try required(key, m, "action", valid: FaultSpec.Action.allCases.map(\.rawValue).joined(separator: ", "))
             let action: FaultSpec.Action = try choice("\(key).action", actionNode, default: .down)
             switch action {
             case .down, .up: break
-            case .unplug, .plug, .slow:
+            case .unplug, .plug:
                 if serverRole == .web {
                     throw fail("\(key).action", actionNode, "a DNS lab's faults stop and start its web servers' agents", valid: "down, up")
+                }
+            case .slow:
+                if serverRole == .web {
+                    throw fail("\(key).action", actionNode, "a DNS lab's faults stop and start its web servers' agents", valid: "down, up")
+                }
+                if serverRole == .dispatcher {
+                    throw fail("\(key).action", actionNode, "slow delays a real server's HTTP agent; a dispatcher runs keepalived", valid: "down, up, unplug, plug")
                 }
             }
             var delay: Int?

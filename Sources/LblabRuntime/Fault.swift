@@ -52,7 +52,7 @@ extension LabRuntime {
                 try store.save(state)
                 return "\(d.kind.commandName) of \(node) started (pid \(pid))"
             case .slow, .unplug, .plug:
-                throw RuntimeError.system("make \(node) \(action.rawValue): its \(d.kind.commandName) takes down and up only", EINVAL)
+                throw RuntimeError.system("make \(node) \(action.rawValue): slow delays an HTTP agent, and \(node) runs \(d.kind.commandName): use down/up, or unplug/plug for its link", EINVAL)
             }
         }
         let all = state.agents.indices.filter { state.agents[$0].node == node }

@@ -100,6 +100,7 @@ final class IPVSSampler: @unchecked Sendable {
     private var samples: [(at: Double, servers: [String])] = []
     private var failure: Error?
     private var running = true
+    private var stopped = false
     private let done = DispatchSemaphore(value: 0)
 
     init(_ tracer: DestinationTracer, period: Double = 0.1) {
@@ -132,8 +133,13 @@ final class IPVSSampler: @unchecked Sendable {
 
     /// Stops sampling; the samples with their CLOCK_MONOTONIC times.
     func stop() throws -> [(at: Double, servers: [String])] {
-        lock.withLock { running = false }
-        done.wait()
+        // Idempotent: an error path may stop it again.
+        let first: Bool = lock.withLock {
+            running = false
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { done.wait() }
         return try lock.withLock {
             if let failure { throw RuntimeError.system("read the IPVS destinations of \(key) while sampling: \(failure)", EIO) }
             return samples

@@ -90,6 +90,8 @@ extension LabRuntime {
         let deadBefore = state.map { Liveness.dead($0, when: "before the traffic") } ?? []
         // A VRRP lab: VRRP settled, faults on a thread of their own during the traffic (VRRPTest.swift).
         let vrrp = spec.usesVRRP ? try VRRPWatch(spec, handles: handles, settle: true) : nil
+        // A VRRP fault's node is started again on every way out (judgeVRRP does it first on the normal one).
+        defer { if let vrrp { restoreVRRP(vrrp, spec, progress: progress) } }
         let recorder = try Self.startCaptures(spec, switch: try handles.namespace(LabNames.switchNamespace(lab: spec.name)),
                                               batchMillis: Self.captureBatchMillis)
 
@@ -102,25 +104,32 @@ extension LabRuntime {
         var faultError: Error?
         sampler?.start()
         let traffic: TrafficRun
+        let samples: [(at: Double, servers: [String])]
         do {
-            if let vrrp, let state { vrrp.startFaults(at: Date(), state: state, store: store) }
-            traffic = try runTraffic(spec, handles: handles) { now in
-                guard faultError == nil, !schedule.isEmpty, faultState != nil else { return }
-                do { try schedule.apply(due: now, state: &faultState!, store: store, progress: progress) } catch { faultError = error }
+            // Whatever happens below, the faults' nodes are restored and the threads stopped (a VRRP
+            // fault thread left running could stop keepalived after the lab was taken down).
+            defer {
+                vrrp?.waitForFaults()
+                if var s = faultState { restore(schedule.broken, state: &s, progress: progress) }
             }
-        } catch {
-            _ = recorder.stop()
-            _ = try? sampler?.stop()
-            if let s = faultState { var s = s; restore(schedule.broken, state: &s, progress: progress) }
-            throw error
+            do {
+                if let vrrp { vrrp.startFaults(at: Date(), state: state, store: store) }
+                traffic = try runTraffic(spec, handles: handles) { now in
+                    guard faultError == nil, !schedule.isEmpty, faultState != nil else { return }
+                    do { try schedule.apply(due: now, state: &faultState!, store: store, progress: progress) } catch { faultError = error }
+                }
+                samples = try sampler?.stop() ?? []
+                if let faultError { throw faultError }
+            } catch {
+                _ = recorder.stop()
+                _ = try? sampler?.stop()
+                throw error
+            }
         }
-        let samples = try sampler?.stop() ?? []
-        if var s = faultState { restore(schedule.broken, state: &s, progress: progress) }
-        if let faultError { _ = recorder.stop(); throw faultError }
         for f in schedule.left { progress?(String(format: "warning: fault %@ %@ at %.2f s not applied: the traffic was over (%.2f s)", f.node, f.action.rawValue, f.at, traffic.seconds)) }
         let zero = traffic.zero ?? samples.first?.at ?? 0
         let health = timed ? HealthTimeline(service: target.service.name, samples: samples.map { HealthSample(at: $0.at - zero, servers: $0.servers) },
-                                            faults: schedule.applied) : nil
+                                            faults: schedule.applied, missed: schedule.left.isEmpty ? nil : schedule.left) : nil
         let trafficSeconds = traffic.seconds
         let tStop = Date()
         let captured = recorder.stop()
@@ -135,11 +144,11 @@ extension LabRuntime {
         let record = RunRecord(spec: spec, facts: facts, outcomes: outcomes, health: health)
         try record.write(to: dir)
         var analysis = Self.analyze(record, captures: captured.frames)
-        // A server the lab's own faults broke is down on purpose (and started again since).
-        let dead = deadBefore + (state.map { Liveness.dead($0, when: "after the traffic") } ?? [])
-            .filter { line in !Set((spec.faults ?? []).map(\.node)).contains { line.contains(" of \($0) ") } }
         // A VRRP lab: its verdicts (VRRPTest.swift).
-        let extra = try vrrp.map { try judgeVRRP($0, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress).verdicts } ?? []
+        let extra = try vrrp.map { try judgeVRRP($0, spec, traffic: traffic, frames: captured.frames, directory: dir, progress: progress) } ?? []
+        // After the traffic, from the state as the faults' restore left it: a server a fault stopped
+        // and that could not be started again is dead, like any other.
+        let dead = deadBefore + ((try store.load(spec.name)).map { Liveness.dead($0, when: "after the traffic") } ?? [])
         analysis = AnalysisReport(verdicts: analysis.verdicts + extra + [.liveness(dead: dead)], fromClient: analysis.fromClient,
                                   fromCapture: analysis.fromCapture, sent: analysis.sent, answered: analysis.answered, failed: analysis.failed)
         return TestReport(lab: spec.name, scheduler: target.service.scheduler, arpFix: spec.arpFix, connections: spec.traffic.connections,

@@ -22,6 +22,7 @@ final class VRRPWatch: @unchecked Sendable {
     private var observation: VRRPObservation
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    private var joined = false
     private var faultWall: Double?
     private(set) var downed = Set<String>()
     private(set) var notes: [String] = []
@@ -76,9 +77,16 @@ final class VRRPWatch: @unchecked Sendable {
     }
 
     /// Applies the lab's faults at their times after `start` (the traffic's start, wall clock) on a thread.
-    func startFaults(at start: Date, state: LabState, store: StateStore) {
+    func startFaults(at start: Date, state: LabState?, store: StateStore) {
         let faults = spec.faults ?? []
-        guard !faults.isEmpty else { finished.signal(); return }
+        if let f = faults.first(where: { f in f.action.breaks && peers.contains { $0.name == f.node } }) {
+            observation.faultPlanned = String(format: "%@ %@ at %.1f s", f.node, f.action.rawValue, f.at)
+        }
+        guard !faults.isEmpty else { return }
+        guard let state else {
+            observation.faultFailure = "lab \(spec.name) has no saved state to apply it to"
+            return
+        }
         thread = Thread { [self] in
             var state = state
             for f in faults {
@@ -91,6 +99,7 @@ final class VRRPWatch: @unchecked Sendable {
                     notes.append(String(format: "fault at %.2f s: %@", t - start.timeIntervalSince1970, what))
                 } catch {
                     notes.append("warning: fault \(f.action.rawValue) of \(f.node) failed: \(error)")
+                    if observation.faultFailure == nil { observation.faultFailure = "\(f.action.rawValue) of \(f.node) failed: \(error)" }
                     continue
                 }
                 switch f.action {
@@ -110,9 +119,23 @@ final class VRRPWatch: @unchecked Sendable {
         thread?.start()
     }
 
+    /// Waits until the fault thread (if one was started) has applied every fault; idempotent.
+    func waitForFaults() {
+        guard thread != nil, !joined else { return }
+        finished.wait()
+        joined = true
+    }
+
+    /// The nodes the faults left down, once: whoever takes them starts them again.
+    func takeDowned() -> Set<String> {
+        waitForFaults()
+        defer { downed = [] }
+        return downed
+    }
+
     /// After the traffic: waits for the fault thread, reads the holders and the client's entry again.
     func finish(trafficStarted: Date) throws -> VRRPObservation {
-        finished.wait()
+        waitForFaults()
         let held = try Self.holders(routes, vip: vip)
         for i in observation.peers.indices { observation.peers[i].heldAfter = held.contains(observation.peers[i].name) }
         observation.neighbourAfter = clientEntry()
@@ -125,7 +148,9 @@ extension LabRuntime {
     /// The VRRP verdicts of a run: the observation (saved as `vrrp.json` next to `run.json`), the
     /// VIP's ARP at the client's capture point, the connections. Starts again what the faults stopped.
     func judgeVRRP(_ watch: VRRPWatch, _ spec: LabSpec, traffic: TrafficRun, frames: [String: CapturedFrames], directory: String,
-                   progress: ((String) -> Void)?) throws -> (verdicts: [RuleVerdict], downed: Set<String>) {
+                   progress: ((String) -> Void)?) throws -> [RuleVerdict] {
+        // After the holders are read, whatever fails below.
+        defer { restoreVRRP(watch, spec, progress: progress) }
         let observation = try watch.finish(trafficStarted: traffic.started)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -137,9 +162,12 @@ extension LabRuntime {
                                                  origin: traffic.started.timeIntervalSince1970)
         }
         for n in watch.notes { progress?(n) }
-        let verdicts = VRRPRules.judge(observation, announcements: announcements, outcomes: traffic.outcomes)
-        let downed = watch.downed
-        if !downed.isEmpty, var state = try store.load(spec.name) { restore(downed, state: &state, progress: progress) }
-        return (verdicts, downed)
+        return VRRPRules.judge(observation, announcements: announcements, outcomes: traffic.outcomes)
+    }
+
+    /// Starts again what the VRRP faults stopped (once: later calls find nothing to do).
+    func restoreVRRP(_ watch: VRRPWatch, _ spec: LabSpec, progress: ((String) -> Void)?) {
+        let downed = watch.takeDowned()
+        if !downed.isEmpty, var state = (try? store.load(spec.name)) ?? nil { restore(downed, state: &state, progress: progress) }
     }
 }

@@ -11,7 +11,7 @@ import Testing
     /// connections every 0.1 s from 0 to 9 s; `removed`/`readded` say when IPVS dropped and took
     /// rs2 back (nil: never), `failing` which connections failed.
     static func judge(removed: Double?, readded: Double?, failing: (Double) -> Bool, healthCheck: Bool = true,
-                      checks: Int = 3, fast: Bool = false) -> RuleVerdict? {
+                      checks: Int = 3, fast: Bool = false, rs1Out: Range<Double>? = nil, missed: [FaultSpec]? = nil) -> RuleVerdict? {
         var lab = SyntheticLab(mode: .dr, expect: ExpectSpec(distribution: .none))
         // fast: detection bound 0.5 + 0.5 = 1 s, re-add bound 1 s (each + 1 s slack).
         let hc = fast ? HealthCheckSpec(port: 80, interval: 0.5, timeout: 0.5, retries: 0) : HealthCheckSpec(port: 80)
@@ -21,10 +21,12 @@ import Testing
         for k in 0...90 {
             let t = Double(k) / 10
             let out = removed.map { t >= $0 } == true && !(readded.map { t >= $0 } ?? false)
-            samples.append(HealthSample(at: t, servers: out ? ["rs1"] : ["rs1", "rs2"]))
+            let rs1 = rs1Out.map { $0.contains(t) } == true ? [] : ["rs1"]
+            samples.append(HealthSample(at: t, servers: out ? rs1 : rs1 + ["rs2"]))
         }
         let timeline = HealthTimeline(service: L.service, samples: samples,
-                                      faults: [AppliedFault(at: 2.0, node: "rs2", action: .down), AppliedFault(at: 5.0, node: "rs2", action: .up)])
+                                      faults: [AppliedFault(at: 2.0, node: "rs2", action: .down), AppliedFault(at: 5.0, node: "rs2", action: .up)],
+                                      missed: missed)
         var outcomes: [ConnectionOutcome] = []
         for k in 0..<90 {
             let t = Double(k) / 10
@@ -55,6 +57,22 @@ import Testing
         #expect(v.summary.contains("rs2 removed 1.50 s after its down") && v.summary.contains("rs2 re-added 1.50 s after its up"), "\(v.summary)")
         #expect(v.evidence.contains { $0.hasPrefix("error window after rs2's down: 7 failed connections from 2.10 s to 3.30 s (1.20 s)") }, "\(v.evidence)")
         #expect(v.evidence.contains("health checks: 3 to rs1, 1 to rs2 (SYNs from dispatcher to each server's own address; not client flows)"), "\(v.evidence)")
+    }
+
+    @Test func aServerWithNoFaultLeavingAfterTheFirstFaultFails() throws {
+        let v = try #require(Self.judge(removed: 3.5, readded: 6.5, failing: Self.windowFailures(3.5), rs1Out: 7.0..<7.35))
+        #expect(!v.passed)
+        #expect(v.summary.contains("rs1 left IPVS at 7.00 s with no fault on it"), "\(v.summary)")
+        let late = try #require(Self.judge(removed: 3.5, readded: 6.5, failing: Self.windowFailures(3.5), rs1Out: 0..<2.5))
+        #expect(!late.passed)
+        #expect(late.summary.contains("rs1 joined IPVS only at 2.50 s, after the first fault at 2.00 s"), "\(late.summary)")
+    }
+
+    @Test func aFaultNeverAppliedFails() throws {
+        let v = try #require(Self.judge(removed: 3.5, readded: 6.5, failing: Self.windowFailures(3.5),
+                                        missed: [FaultSpec(at: 12, node: "rs1", action: .down)]))
+        #expect(!v.passed)
+        #expect(v.summary.contains("fault rs1 down at 12.0 s was never applied: the traffic ended first"), "\(v.summary)")
     }
 
     @Test func aSlowRemovalFailsOnItsBound() throws {

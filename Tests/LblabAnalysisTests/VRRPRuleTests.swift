@@ -122,6 +122,26 @@ import LblabTypes
         #expect(v.allSatisfy { $0.passed })
     }
 
+    @Test func aPlannedFaultThatNeverHappenedFailsTakeoverAndFailover() throws {
+        var o = observation(fault: nil)
+        o.faultPlanned = "p down at 3.0 s"
+        o.faultFailure = "down of p failed: no such process"
+        let v = VRRPRules.judge(o, announcements: Array(healthyARP.prefix(2)), outcomes: [])
+        #expect(v.map(\.rule) == ["vrrp", "takeover", "failover", "sync"])
+        for rule in ["takeover", "failover"] {
+            let r = try verdict(rule, v)
+            #expect(!r.passed && r.summary == "the fault p down at 3.0 s was never applied: down of p failed: no such process", "\(r.summary)")
+        }
+    }
+
+    @Test func connectionsFailingBeforeTheFaultFailFailover() throws {
+        var out = outcomes(heldSurvive: true)
+        out.append(conn(99, start: 1.25, error: "connect: Connection refused"))
+        let f = try verdict("failover", VRRPRules.judge(observation(), announcements: healthyARP, outcomes: out))
+        #expect(!f.passed)
+        #expect(f.summary.contains("1 connections opened before the fault failed, e.g. client:99 at 1.25 s: connect: Connection refused"), "\(f.summary)")
+    }
+
     /// From captured frames: the primary's reply to the client, the backup's gratuitous ARP, and
     /// ARP that is not the VIP's (the client's request, the backup asking for a real server).
     @Test func announcementsFromFrames() {

@@ -92,7 +92,7 @@ import LblabTypes
         #expect(paced.faults == [FaultSpec(at: 0.5, node: "rs1", action: .unplug), FaultSpec(at: 1, node: "rs1", action: .slow, delayMillis: 500)])
         #expect(paced.traffic.phases[0].intervalMillis == 50 && paced.traffic.phases[0].concurrency == 1)
         #expect(error(ipvs + "\ntraffic: {interval_ms: 50}\nfaults: [{at: 1, node: rs1, action: down, delay_ms: 5}]")?.key == "faults[0].delay_ms")
-        #expect(error(ipvs + "\ntraffic: {interval_ms: 50}\nfaults: [{at: 1, node: client, action: down}]")?.problem == "no real node named 'client': a fault stops a server's agent")
+        #expect(error(ipvs + "\ntraffic: {interval_ms: 50}\nfaults: [{at: 1, node: client, action: down}]")?.problem == "no real node named 'client': a fault acts on a server")
         #expect(error(Self.base + "\nfaults: [{at: 1, node: web1, action: unplug}]")?.key == "faults[0].action")
     }
 }

@@ -85,6 +85,9 @@ import LblabTypes
         let unknown = try #require(labError(lab(p: "{priority: 150, prio: 3}")))
         #expect(unknown.key == "nodes.p.vrrp.prio" && unknown.problem == "unknown key 'prio'")
 
+        let slow = try #require(labError(lab(extra: "faults: [{at: 1, node: p, action: slow}]")))
+        #expect(slow.key == "faults[0].action" && slow.problem.contains("a dispatcher runs keepalived") && slow.valid == "down, up, unplug, plug")
+
         let arp = try #require(labError(lab(extra: "expect: {arp: dispatcher-only}")))
         #expect(arp.key == "expect.arp" && arp.line == 8 && arp.valid?.contains("none") == true)
     }
