@@ -139,12 +139,14 @@ if installed unbound; then
   # deb-systemd-helper acts only when it believes dpkg called it (else: "not called from dpkg. Exiting.").
   DPKG_MAINTSCRIPT_PACKAGE=unbound deb-systemd-helper disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then invoke-rc.d unbound stop >/dev/null 2>&1 || true; fi
+  update-rc.d unbound disable >/dev/null 2>&1 || true   # a machine booting with sysvinit
 fi
 # The same for keepalived: lblab runs it in dispatchers' namespaces only. One on the host would
 # read /etc/keepalived/keepalived.conf and could take addresses or IPVS rules of the host.
 if installed keepalived; then
   DPKG_MAINTSCRIPT_PACKAGE=keepalived deb-systemd-helper disable keepalived.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then invoke-rc.d keepalived stop >/dev/null 2>&1 || true; fi
+  update-rc.d keepalived disable >/dev/null 2>&1 || true
 fi
 
 if [ $vm_needed = 1 ]; then
