@@ -16,7 +16,7 @@ import Testing
         }
     }
 
-    @Test func dnsSideFromItsRecords() throws {
+    static func dnsRun() -> DNSRun {
         let zero = 1_700_000_000.0
         let records = Self.connections(server: "web2", out: 5).map { t, s in
             ClientRecord(client: "client1", start: zero + t, latencyMillis: 1, addresses: [], chosen: nil, server: s, error: s == nil ? "connect:ECONNREFUSED" : nil)
@@ -25,7 +25,11 @@ import Testing
                          faults: [.init(time: zero + 2, node: "web2", down: true), .init(time: zero + 5, node: "web2", down: false)],
                          timeout: 1, expect: DNSExpectations(spread: .none, errors: .any, cache: .any), records: records,
                          clientPackets: [:], resolverPackets: [:], deadDaemons: [])
-        let side = try #require(LBvsDNS.dnsSide(run))
+        return run
+    }
+
+    @Test func dnsSideFromItsRecords() throws {
+        let side = try #require(LBvsDNS.dnsSide(Self.dnsRun()))
         #expect(side.failed == 15 && side.connections == 90)
         #expect(side.errorWindow.map { abs($0.lowerBound - 0.1) < 1e-4 && abs($0.upperBound - 2.9) < 1e-4 } == true)
         #expect(side.before == ["web1": 0.5, "web2": 0.5])
@@ -58,7 +62,13 @@ import Testing
         #expect(lb.removedAfter.map { abs($0 - 1.2) < 1e-4 } == true)
         #expect(lb.readdedAfter.map { abs($0 - 1.1) < 1e-4 } == true)
         #expect(lb.firstAnswerAfterUp.map { abs($0 - 1.1) < 1e-4 } == true)
-        let table = LBvsDNS.table(dns: lb, lb: lb)
-        #expect(table.contains("dead server out of rotation") && table.contains("1.20 s after down") && table.contains("1.10 s after up"))
+        let dns = try #require(LBvsDNS.dnsSide(Self.dnsRun()))
+        let rows = LBvsDNS.table(dns: dns, lb: lb).split(separator: "\n").map(String.init)
+        let out = try #require(rows.first { $0.hasPrefix("dead server out of rotation") })
+        #expect(out.contains("never (DNS keeps its address)") && out.contains("1.20 s after down"), "\(out)")
+        let back = try #require(rows.first { $0.hasPrefix("back in rotation") })
+        #expect(back.contains("at once (it never left)") && back.contains("1.10 s after up"), "\(back)")
+        let failed = try #require(rows.first { $0.hasPrefix("failed") })
+        #expect(failed.contains("15 (16.7%)") && failed.contains("6 (6.7%)"), "\(failed)")
     }
 }
