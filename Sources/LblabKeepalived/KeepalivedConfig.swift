@@ -176,18 +176,8 @@ public struct HealthCheck: Codable, Sendable, Equatable {
         self.delayBeforeRetry = delayBeforeRetry
     }
 
-    /// The longest a dead server can stay in the table, checked every `delayLoop` seconds: the
-    /// wait for the next check, then the first attempt and each retry timing out, with the
-    /// delays between them: `delay_loop + (retry + 1) × connect_timeout + retry × delay_before_retry`.
-    /// (A refused connect fails at once; a server that drops packets takes the whole timeout.)
-    public func detectionBound(delayLoop: Double) -> Double {
-        delayLoop + Double(retry + 1) * connectTimeout + Double(retry) * delayBeforeRetry
-    }
-
-    /// The longest a server that came back can stay out of the table: the wait for the next
-    /// check (keepalived checks a failed server every `delay_loop` too, its retries included),
-    /// then one good attempt: `delay_loop + retry × delay_before_retry + connect_timeout`.
-    public func readdBound(delayLoop: Double) -> Double {
-        delayLoop + Double(retry) * delayBeforeRetry + connectTimeout
+    /// The bounds this check implies when it runs every `delayLoop` seconds (`CheckTiming`).
+    public func timing(delayLoop: Double) -> CheckTiming {
+        CheckTiming(interval: delayLoop, timeout: connectTimeout, retries: retry, retryDelay: delayBeforeRetry)
     }
 }

@@ -1,3 +1,5 @@
+import LblabTypes
+
 /// `health_check:` of a service: keepalived checks its real servers and owns its IPVS table
 /// (the plan does not write the service; keepalived adds each real server once its check passes
 /// and removes it when its checks fail).
@@ -36,11 +38,9 @@ public struct HealthCheckSpec: Codable, Sendable, Equatable {
         self.retryDelay = retryDelay
     }
 
-    /// Seconds within which keepalived removes a dead server: `interval + (retries + 1) × timeout
-    /// + retries × retry_delay` (the next check, then every attempt failing by timeout).
-    public var detectionBound: Double { interval + Double(retries + 1) * timeout + Double(retries) * retryDelay }
-
-    /// Seconds within which keepalived re-adds a server that came back: `interval + retries ×
-    /// retry_delay + timeout` (the next check of a failed server, which passes).
-    public var readdBound: Double { interval + Double(retries) * retryDelay + timeout }
+    public var timing: CheckTiming { CheckTiming(interval: interval, timeout: timeout, retries: retries, retryDelay: retryDelay) }
+    /// Seconds within which keepalived removes a dead server (`CheckTiming.detectionBound`).
+    public var detectionBound: Double { timing.detectionBound }
+    /// Seconds within which keepalived re-adds a server that came back (`CheckTiming.readdBound`).
+    public var readdBound: Double { timing.readdBound }
 }

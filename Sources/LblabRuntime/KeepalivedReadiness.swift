@@ -14,7 +14,7 @@ enum KeepalivedReadiness {
                      serviceTimeout: Double = 15) throws {
         let ipvs = try namespace.run { try IPVSNetlink() }
         let t0 = Date()
-        let bound = config.virtualServers.map { v in v.realServers.map { $0.check.readdBound(delayLoop: v.delayLoop) }.max() ?? 0 }.max() ?? 0
+        let bound = config.virtualServers.map { v in v.realServers.map { $0.check.timing(delayLoop: v.delayLoop).readdBound }.max() ?? 0 }.max() ?? 0
         func tail() -> String {
             (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
         }

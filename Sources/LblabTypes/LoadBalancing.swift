@@ -128,3 +128,31 @@ public enum Scheduler: String, Codable, Sendable, CaseIterable {
     /// The kernel module that implements it.
     public var module: String { "ip_vs_\(rawValue)" }
 }
+
+/// The timing of keepalived's health checks, and the bounds it implies: the one place the lab's
+/// `health_check:` (LblabModel) and the generated keepalived.conf (LblabKeepalived) take them from.
+public struct CheckTiming: Sendable, Equatable {
+    /// Seconds between checks (`delay_loop`), a check's timeout (`connect_timeout`), the retries
+    /// after a failed check (`retry`) and the pause before each (`delay_before_retry`).
+    public var interval: Double
+    public var timeout: Double
+    public var retries: Int
+    public var retryDelay: Double
+
+    public init(interval: Double, timeout: Double, retries: Int, retryDelay: Double) {
+        self.interval = interval
+        self.timeout = timeout
+        self.retries = retries
+        self.retryDelay = retryDelay
+    }
+
+    /// The longest a dead server stays in IPVS: the wait for the next check, then the first attempt
+    /// and each retry timing out, with the pauses between them: `interval + (retries + 1) × timeout
+    /// + retries × retry_delay`. (A refused connect fails at once; a server that drops packets
+    /// takes the whole timeout.)
+    public var detectionBound: Double { interval + Double(retries + 1) * timeout + Double(retries) * retryDelay }
+
+    /// The longest a server that came back stays out: the wait for the next check of a failed
+    /// server (its retries included), then one good attempt: `interval + retries × retry_delay + timeout`.
+    public var readdBound: Double { interval + Double(retries) * retryDelay + timeout }
+}

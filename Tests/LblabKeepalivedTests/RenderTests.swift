@@ -59,8 +59,8 @@ import Testing
 
     @Test func bounds() {
         // delay_loop 2 + 2 attempts x 1 s + 1 retry x 0.5 s.
-        #expect(Self.check.detectionBound(delayLoop: 2) == 4.5)
-        #expect(Self.check.readdBound(delayLoop: 2) == 3.5)
+        #expect(Self.check.timing(delayLoop: 2).detectionBound == 4.5)
+        #expect(Self.check.timing(delayLoop: 2).readdBound == 3.5)
     }
 
     /// keepalived itself reads the rendered text without a complaint (`keepalived -t`), when installed.
