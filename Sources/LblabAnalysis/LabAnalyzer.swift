@@ -45,6 +45,10 @@ public enum LabAnalyzer {
     }
 
     public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames]) -> AnalysisReport {
+        let services = Self.services(of: outcomes)
+        if services.count > 1 {
+            return analyzePerService(spec: spec, facts: facts, outcomes: outcomes, captures: captures, services: services)
+        }
         let run = AnalyzedRun(spec: spec, facts: facts, outcomes: outcomes, captures: captures)
         let verdicts = RuleCatalog.rules(for: spec).map { rule in
             if let problem = run.problem {

@@ -94,6 +94,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var vipOn: String?
     /// DNS labs' settings of this node (`resolver:`, `upstream:`, `cache:`, `round_robin:`, `delay_ms:`).
     public var dns: DNSNodeSpec?
+    /// A dispatcher's IPVS connection timeouts (`ipvs_timeouts:`), `nil`: the kernel's.
+    public var ipvsTimeouts: IPVSTimeouts?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,

@@ -97,7 +97,12 @@ enum Describe {
                 fields += ["upstream: \(n.dns?.upstream ?? "-")", "cache: \(n.dns?.cache ?? true)", "round_robin: \(n.dns?.roundRobin ?? true)"]
             case .web:
                 fields.append("delay_ms: \(n.dns?.delayMillis ?? 0)")
-            case .dispatcher, .dns: break
+            case .dispatcher:
+                if let t = n.ipvsTimeouts {
+                    let set = [("tcp", t.tcp), ("tcpfin", t.tcpfin), ("udp", t.udp)].compactMap { k, v in v.map { "\(k): \($0)" } }
+                    fields.append("ipvs_timeouts: {\(set.joined(separator: ", "))}")
+                }
+            case .dns: break
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }
             if let rp = n.rpFilter { fields.append("rp_filter: \(rp)") }
