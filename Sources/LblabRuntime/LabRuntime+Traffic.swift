@@ -70,7 +70,7 @@ extension LabRuntime {
             ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
                               service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
                               latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
-                              seen: try? seen[r.phase]?[r.index]?.get())
+                              seen: try? seen[r.phase]?[r.index]?.get(), datagram: plans[r.phase].proto == .udp ? r.index : nil)
         }
         log.debug("traffic", metadata: [
             "connections": "\(results.count)", "seconds": "\(String(format: "%.3f", seconds))",
