@@ -47,7 +47,9 @@ extension LabAnalyzer {
             let each = parts.compactMap { p in p.report.verdict(rule).map { (p.service, $0) } }
             let failed = each.filter { !$0.1.passed }
             let shown = failed.isEmpty ? each : failed
-            return RuleVerdict(rule: rule, passed: failed.isEmpty && each.count == parts.count,
+            // A rule some services do not select (arp for an IPv4 VIP, ndp for an IPv6 one) is
+            // judged on those that do.
+            return RuleVerdict(rule: rule, passed: failed.isEmpty && !each.isEmpty,
                                summary: (failed.isEmpty ? "\(each.count) services: " : "\(failed.count) of \(each.count) services: ")
                                    + shown.map { "\($0.0): \($0.1.summary)" }.joined(separator: " | "),
                                evidence: each.flatMap { s, v in ["\(s):"] + v.evidence.map { "  " + $0 } })
