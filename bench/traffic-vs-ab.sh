@@ -13,7 +13,8 @@
 #     lblab ("N connections in X s": connect of the first to the end of the last, captures on).
 # Prints every time, the best of each and the ratio lblab/ab (below 1: lblab faster).
 # Several binaries (a build before and after a change): each round runs ab, then each binary on
-# the same running lab, so every binary's ratio pairs with the same ab run; a median per binary.
+# the same running lab (in turn first), so every binary's ratio pairs with the same ab run; a
+# median per binary.
 # BENCH_N (default 2000) and BENCH_C (default 8) set N and C. `ab` comes from apache2-utils
 # (ci/setup.sh with LBLAB_SETUP_BENCH=1). At the end, one profiled round of each (see below).
 set -euo pipefail
@@ -79,7 +80,11 @@ declare -A lblab_times ratios
 for r in $(seq "$ROUNDS"); do
   a=$(ab_round)
   ab_times+=("$a")
-  for k in "${!BINS[@]}"; do
+  # The binaries take turns at going first after ab (the first run after ab was measured
+  # faster, whichever binary it was).
+  order=("${!BINS[@]}")
+  if [ $((r % 2)) = 0 ]; then mapfile -t order < <(printf '%s\n' "${!BINS[@]}" | sort -rn); fi
+  for k in "${order[@]}"; do
     l=$(lblab_round "${BINS[$k]}")
     echo "round $r: ab $a s, lblab${k/#0/} $l s, lblab/ab $(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.2f", l / a}') ($N connections, concurrency $C, captures on; ${BINS[$k]})"
     ratios[$k]+="$(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.3f", l / a}') "
