@@ -2,7 +2,7 @@
 # lblab's traffic engine against ApacheBench through the same running lab, in one kernel VM boot
 # (issue 7: lblab's traffic phase at least as fast as `ab -n N -c C`, captures on for both).
 #
-#   bash bench/traffic-vs-ab.sh [LBLAB_BINARY]
+#   bash bench/traffic-vs-ab.sh [LBLAB_BINARY ...]
 #
 # On the host: builds lblab (ci/build-release.sh) unless given, boots the kernel VM once
 # (ci/vm.sh) and runs the guest part there. In the guest (`--guest BIN`): brings dr-basic up,
@@ -12,6 +12,9 @@
 #   - `lblab test dr-basic --set connections=N --set concurrency=C` on the running lab, timed by
 #     lblab ("N connections in X s": connect of the first to the end of the last, captures on).
 # Prints every time, the best of each and the ratio lblab/ab (below 1: lblab faster).
+# Several binaries (a build before and after a change): each round runs ab, then each binary on
+# the same running lab (in turn first), so every binary's ratio pairs with the same ab run; a
+# median per binary.
 # BENCH_N (default 2000) and BENCH_C (default 8) set N and C. `ab` comes from apache2-utils
 # (ci/setup.sh with LBLAB_SETUP_BENCH=1). At the end, one profiled round of each (see below).
 set -euo pipefail
@@ -21,16 +24,18 @@ C=${BENCH_C:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 
 if [ "${1:-}" != --guest ]; then
-  BIN=${1:-}
-  if [ -z "$BIN" ]; then
-    BIN=$(bash "$REPO/ci/build-release.sh") || { echo "traffic-vs-ab: release build failed" >&2; exit 2; }
+  BINS=("$@")
+  if [ ${#BINS[@]} = 0 ]; then
+    BINS=("$(bash "$REPO/ci/build-release.sh")") || { echo "traffic-vs-ab: release build failed" >&2; exit 2; }
   fi
-  [ -x "$BIN" ] || { echo "traffic-vs-ab: no lblab binary at $BIN" >&2; exit 2; }
+  for b in "${BINS[@]}"; do [ -x "$b" ] || { echo "traffic-vs-ab: no lblab binary at $b" >&2; exit 2; }; done
   command -v ab >/dev/null || { echo "traffic-vs-ab: no ab: LBLAB_SETUP_BENCH=1 bash ci/setup.sh (apache2-utils)" >&2; exit 2; }
-  exec bash "$REPO/ci/vm.sh" "BENCH_N=$N BENCH_C=$C BENCH_ROUNDS=$ROUNDS bash bench/traffic-vs-ab.sh --guest $(printf '%q' "$BIN")"
+  exec bash "$REPO/ci/vm.sh" "BENCH_N=$N BENCH_C=$C BENCH_ROUNDS=$ROUNDS bash bench/traffic-vs-ab.sh --guest $(printf '%q ' "${BINS[@]}")"
 fi
 
-BIN=$2
+shift
+BINS=("$@")
+BIN=${BINS[0]}
 LAB=dr-basic
 SW=lblab-$LAB-switch
 CLIENT=lblab-$LAB-client
@@ -62,6 +67,7 @@ ab_round() {
 }
 
 lblab_round() {
+  local BIN=$1
   "$BIN" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" || {
     cat "$OUT/lblab.txt" >&2
     echo "traffic-vs-ab: lblab test failed" >&2
@@ -70,28 +76,39 @@ lblab_round() {
 }
 
 ab_times=()
-lblab_times=()
-ratios=()
+declare -A lblab_times ratios
 for r in $(seq "$ROUNDS"); do
   a=$(ab_round)
-  l=$(lblab_round)
-  echo "round $r: ab $a s, lblab $l s, lblab/ab $(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.2f", l / a}') ($N connections, concurrency $C, captures on)"
-  ratios+=("$(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.3f", l / a}')")
   ab_times+=("$a")
-  lblab_times+=("$l")
+  # The binaries take turns at going first after ab (the first run after ab was measured
+  # faster, whichever binary it was).
+  order=("${!BINS[@]}")
+  if [ $((r % 2)) = 0 ]; then mapfile -t order < <(printf '%s\n' "${!BINS[@]}" | sort -rn); fi
+  for k in "${order[@]}"; do
+    l=$(lblab_round "${BINS[$k]}")
+    echo "round $r: ab $a s, lblab${k/#0/} $l s, lblab/ab $(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.2f", l / a}') ($N connections, concurrency $C, captures on; ${BINS[$k]})"
+    ratios[$k]+="$(awk -v l="$l" -v a="$a" 'BEGIN {printf "%.3f", l / a}') "
+    lblab_times[$k]+="$l "
+  done
 done
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 ab_best=$(best "${ab_times[@]}")
-lblab_best=$(best "${lblab_times[@]}")
-echo "best: ab $ab_best s, lblab $lblab_best s; lblab/ab = $(awk -v l="$lblab_best" -v a="$ab_best" 'BEGIN {printf "%.2f", l / a}')"
-# Each round pairs the two back to back: the median of the rounds' ratios is the least
-# sensitive to a loaded host (the guest is emulated; its speed follows the host's load).
-echo "median of the rounds' lblab/ab: $(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')"
+for k in "${!BINS[@]}"; do
+  # shellcheck disable=SC2086
+  lblab_best=$(best ${lblab_times[$k]})
+  echo "best: ab $ab_best s, lblab $lblab_best s; lblab/ab = $(awk -v l="$lblab_best" -v a="$ab_best" 'BEGIN {printf "%.2f", l / a}') (${BINS[$k]})"
+  # Each round pairs the two back to back: the median of the rounds' ratios is the least
+  # sensitive to a loaded host (the guest is emulated; its speed follows the host's load).
+  # shellcheck disable=SC2086
+  echo "median of the rounds' lblab/ab: $(printf '%s\n' ${ratios[$k]} | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}') (${BINS[$k]})"
+done
 grep -E "connections in|^(PASS|FAIL)" "$OUT/lblab.txt"
 # Where the time goes: one more round of each, timed by /usr/bin/time (CPU of ab, of the 4
 # tcpdumps, of lblab), and lblab's own account of its traffic (LBLAB_LOG=debug: namespace hops,
 # time in poll, CPU of the engine's thread and of the whole process, captures included).
 echo "profile:"
 /usr/bin/time -f "  ab: %e s wall, %U s user, %S s sys" ip netns exec "$CLIENT" ab -q -n "$N" -c "$C" http://198.51.100.100/ 2>&1 >/dev/null | tail -1
-LBLAB_LOG=debug "$BIN" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" 2> "$OUT/lblab.err" || true
-grep "\] traffic$" "$OUT/lblab.err" | sed "s/^.*lblab :/  lblab:/; s/ \[LblabRuntime\] traffic$//" | tail -1 || echo "  lblab: no traffic line in its debug log"
+for b in "${BINS[@]}"; do
+  LBLAB_LOG=debug "$b" test "$LAB" --set "connections=$N" --set "concurrency=$C" > "$OUT/lblab.txt" 2> "$OUT/lblab.err" || true
+  grep "\] traffic$" "$OUT/lblab.err" | sed "s/^.*lblab :/  lblab:/; s/ \[LblabRuntime\] traffic$//" | tail -1 || echo "  lblab: no traffic line in its debug log"
+done

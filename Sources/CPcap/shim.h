@@ -6,6 +6,9 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /// pcap_dump takes the dumper as `u_char *`; this keeps the cast out of Swift.
 static inline void lblab_pcap_dump(pcap_dumper_t *dumper, const struct pcap_pkthdr *header,
@@ -15,5 +18,11 @@ static inline void lblab_pcap_dump(pcap_dumper_t *dumper, const struct pcap_pkth
 
 /// Size of the libpcap error buffer (PCAP_ERRBUF_SIZE is a macro Swift may not import).
 static inline int lblab_pcap_errbuf_size(void) { return PCAP_ERRBUF_SIZE; }
+
+/// Lowers the calling thread's own scheduling priority to `nice` (Linux: setpriority on the
+/// thread id changes that thread only). Returns 0, or -1 with errno set.
+static inline int lblab_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
 
 #endif

@@ -275,6 +275,9 @@ struct Packet: Sendable {
     var tcpFlags: UInt8 = 0
     var icmpType: UInt8 = 0
     var icmpCode: UInt8 = 0
+    /// A live UDP datagram of lblab's probe (`lblab N`) or its answer: N, its number in its phase
+    /// (what tells the datagrams of one socket apart); -1 for any other packet.
+    var datagram: Int32 = -1
 
     var isIPv4: Bool { kind == .ipv4 }
     /// An IPv4 or IPv6 packet.
@@ -375,6 +378,7 @@ struct Packet: Sendable {
                 l4 = UInt16(t)
                 sourcePort = FrameDecoder.be16(b, t)
                 destinationPort = FrameDecoder.be16(b, t + 2)
+                datagram = FrameDecoder.datagramNumber(b, t + 8)
             }
         default:
             return

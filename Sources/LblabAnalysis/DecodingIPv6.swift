@@ -133,6 +133,7 @@ extension Packet {
             l4 = UInt16(t)
             sourcePort = FrameDecoder.be16(b, t)
             destinationPort = FrameDecoder.be16(b, t + 2)
+            datagram = FrameDecoder.datagramNumber(b, t + 8)
         }
     }
 

@@ -100,10 +100,13 @@ public struct ConnectionOutcome: Sendable, Codable, Equatable {
     /// A held connection of a `reuse` phase: what its second request, sent when the hold was over,
     /// got (`nil` for every other connection).
     public var reused: SecondRequest?
+    /// A UDP datagram's number in its phase (what its payload carries: `lblab N`); `nil` for TCP.
+    /// With one-packet scheduling each datagram is a flow of its own in the captures.
+    public var datagram: Int?
 
     public init(client: String, localAddress: IPAddress?, localPort: UInt16, service: String, server: String?,
                 error: String? = nil, start: Double? = nil, latency: Double = 0, phase: Int? = nil, closed: Double? = nil,
-                seen: [DestinationCounts]? = nil) {
+                seen: [DestinationCounts]? = nil, datagram: Int? = nil) {
         self.client = client
         self.localAddress = localAddress
         self.localPort = localPort
@@ -115,6 +118,7 @@ public struct ConnectionOutcome: Sendable, Codable, Equatable {
         self.phase = phase
         self.closed = closed
         self.seen = seen
+        self.datagram = datagram
     }
 }
 

@@ -47,6 +47,10 @@ public enum LabAnalyzer {
 
     public static func analyze(spec: LabSpec, facts: RunFacts, outcomes: [ConnectionOutcome], captures: [String: RawFrames],
                                health: HealthTimeline? = nil) -> AnalysisReport {
+        let services = Self.services(of: outcomes)
+        if services.count > 1 {
+            return analyzePerService(spec: spec, facts: facts, outcomes: outcomes, captures: captures, services: services, health: health)
+        }
         let run = AnalyzedRun(spec: spec, facts: facts, outcomes: outcomes, captures: captures, health: health)
         let verdicts = RuleCatalog.rules(for: spec).map { rule in
             if let problem = run.problem {
@@ -104,11 +108,17 @@ public struct AnalyzedRun: Sendable {
         let interface: Int
     }
 
-    /// An address (IPv4 or IPv6) and port: one end of a flow.
+    /// An address (IPv4 or IPv6) and port: one end of a flow; with one-packet scheduling (UDP), one
+    /// datagram of that end (its number), else -1.
     struct Endpoint: Hashable, Sendable {
         let address: WireAddress
         let port: UInt16
+        var datagram: Int32 = -1
     }
+
+    /// One-packet scheduling (UDP, `-o`): IPVS schedules each datagram on its own, so each is a
+    /// flow of its own (its number in the payload tells those of one socket apart).
+    let perDatagram: Bool
 
     /// How a real server received a flow's SYN.
     enum Form: UInt8, Sendable {
@@ -213,6 +223,8 @@ public struct AnalyzedRun: Sendable {
         let resolved = Self.target(spec: spec, facts: facts, clients: outcomes.map(\.client))
         target = resolved.target
         problem = resolved.problem
+        let perDatagram = resolved.target.map { $0.service.proto == .udp && $0.service.onePacket == true } ?? false
+        self.perDatagram = perDatagram
 
         // Flows: the client's SYNs to VIP:port on the client's own points.
         var number: [Endpoint: Int32] = [:]
@@ -227,7 +239,7 @@ public struct AnalyzedRun: Sendable {
                         let p = Packet(UnsafeRawBufferPointer(rebasing: all[frames.range(of: i)]))
                         guard p.isPlainTCP, p.isInitialSYN, own.contains(p.innerSource), p.innerDestination == t.vip,
                               p.destinationPort == t.port else { continue }
-                        let end = Endpoint(address: p.innerSource, port: p.sourcePort)
+                        let end = Endpoint(address: p.innerSource, port: p.sourcePort, datagram: perDatagram ? p.datagram : -1)
                         if number[end] == nil {
                             number[end] = Int32(flows.count)
                             flows.append(FlowID(proto: t.service.proto, client: end.address.ip, clientPort: end.port,
@@ -246,8 +258,9 @@ public struct AnalyzedRun: Sendable {
         // error. A frame is the flow's when one of its TCP ends is the flow's client end.
         func flowOf(_ p: Packet) -> Int32? {
             guard p.hasPorts else { return nil }
-            return number[Endpoint(address: p.innerSource, port: p.sourcePort)]
-                ?? number[Endpoint(address: p.innerDestination, port: p.destinationPort)]
+            let d = perDatagram ? p.datagram : -1
+            return number[Endpoint(address: p.innerSource, port: p.sourcePort, datagram: d)]
+                ?? number[Endpoint(address: p.innerDestination, port: p.destinationPort, datagram: d)]
         }
         var points: [String: Point] = [:]
         for (name, frames) in captures { points[name] = Point(frames: frames, flowCount: flows.count, flowOf: flowOf) }
@@ -365,7 +378,8 @@ public struct AnalyzedRun: Sendable {
     func flow(of o: ConnectionOutcome) -> Int? {
         let family = target?.service.vip.family ?? .ipv4
         guard let address = o.localAddress ?? facts.node(named: o.client)?.addresses.first(where: { $0.family == family }) else { return nil }
-        return flowNumber[Endpoint(address: WireAddress(address), port: o.localPort)].map(Int.init)
+        let d = perDatagram ? Int32(o.datagram ?? -1) : -1
+        return flowNumber[Endpoint(address: WireAddress(address), port: o.localPort, datagram: d)].map(Int.init)
     }
 
     /// The server name a flow counts for in the captures: the one that received it, `(unseen)` or `(several)`.

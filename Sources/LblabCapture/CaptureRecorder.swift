@@ -100,7 +100,14 @@ public final class CaptureRecorder: @unchecked Sendable {
         return out
     }
 
+    /// The reader thread's nice value: below the traffic engine and the lab's servers, so on a
+    /// busy machine (2 CPUs under emulation) the kernel runs the traffic first and the reader
+    /// catches up in the gaps; the kernel buffers (16 MiB per point) hold what waits, and `stop`
+    /// drains them after the traffic (the drop counts say if they ever overflowed).
+    public static let readerNice: Int32 = 10
+
     private func run(fds initial: [pollfd]) {
+        _ = lblab_set_thread_nice(Self.readerNice)
         var fds = initial
         var active = Array(points.indices)
         var lastFrame = monotonicNow()

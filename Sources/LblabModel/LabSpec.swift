@@ -96,6 +96,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var dns: DNSNodeSpec?
     /// Dispatchers of a redundant pair: keepalived VRRP holds the VIP (`vrrp:`; see VRRPSpec.swift).
     public var vrrp: VRRPSpec?
+    /// A dispatcher's IPVS connection timeouts (`ipvs_timeouts:`), `nil`: the kernel's.
+    public var ipvsTimeouts: IPVSTimeouts?
 
     public init(name: String, role: NodeRole, interfaces: [InterfaceSpec], routes: [RouteSpec] = [], weight: Int = 1,
                 forward: Forwarding = .route, ipForward: Bool = false, rpFilter: Int? = nil, tunnel: Bool = false,

@@ -14,7 +14,7 @@ struct ParsedNode {
 
 extension LabValidator {
     static let nodeKeys = ["role", "address", "addresses", "segment", "interfaces", "gateway", "routes",
-                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold", "vrrp"] + dnsNodeKeys
+                           "weight", "forward", "ip_forward", "rp_filter", "tunnel", "vip_on", "count", "u_threshold", "l_threshold", "vrrp", "ipvs_timeouts"] + dnsNodeKeys
     static let interfaceKeys = ["segment", "address", "addresses"]
     static let routeKeys = ["to", "via", "dev"]
     /// What `--set <member>.<key>=...` may change on one member of a `count:` group.
@@ -94,6 +94,7 @@ extension LabValidator {
         node.spec.weight = try int("\(key).weight", t["weight"], 0...65535, default: 1)
         node.spec.forward = try choice("\(key).forward", t["forward"], default: mode.defaultForwarding)
         try parseThresholds(key, t, into: &node.spec)
+        node.spec.ipvsTimeouts = try parseIPVSTimeouts(key, t, role: role)
         node.spec.ipForward = try bool("\(key).ip_forward", t["ip_forward"], default: role == .dispatcher)
         node.rpFilter = try t["rp_filter"].map { try int("\(key).rp_filter", $0, 0...2, default: 0) }
         node.tunnel = try t["tunnel"].map { try bool("\(key).tunnel", $0, default: true) }

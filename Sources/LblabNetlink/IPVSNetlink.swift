@@ -55,6 +55,13 @@ public final class IPVSNetlink: @unchecked Sendable {
         }
     }
 
+    /// Sets the namespace's connection timeouts (`ipvsadm --set`); a `nil` one stays as it is.
+    public func setTimeouts(_ timeouts: IPVSTimeouts) throws {
+        try request("IPVS set timeouts (tcp, tcpfin, udp: \(timeouts.ipvsadmArguments))") {
+            IPVSRequests.encodeSetConfig(timeouts, family: familyID, sequence: $0)
+        }
+    }
+
     public func deleteService(_ key: IPVSServiceKey) throws {
         try request("IPVS delete service \(key)") {
             IPVSRequests.encodeDeleteService(key, family: familyID, sequence: $0)

@@ -88,6 +88,15 @@ enum IPVSRequests {
         return m.bytes
     }
 
+    /// `IPVS_CMD_SET_CONFIG`: the TCP, TCP FIN and UDP timeouts (u32 seconds), each only when given.
+    static func encodeSetConfig(_ t: IPVSTimeouts, family: UInt16, sequence: UInt32) -> [UInt8] {
+        let m = GenericNetlink.request(family: family, command: IPVS_CMD_SET_CONFIG, version: version, flags: doFlags, sequence: sequence)
+        if let v = t.tcp { m.put(UInt16(IPVS_CMD_ATTR_TIMEOUT_TCP), u32: UInt32(v)) }
+        if let v = t.tcpfin { m.put(UInt16(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN), u32: UInt32(v)) }
+        if let v = t.udp { m.put(UInt16(IPVS_CMD_ATTR_TIMEOUT_UDP), u32: UInt32(v)) }
+        return m.bytes
+    }
+
     /// `IPVS_CMD_FLUSH`: removes every service (not the connection table).
     static func encodeFlush(family: UInt16, sequence: UInt32) -> [UInt8] {
         GenericNetlink.request(family: family, command: IPVS_CMD_FLUSH, version: version, flags: doFlags,

@@ -36,6 +36,8 @@ extension Step {
             if let u = d.upperThreshold, u > 0 { c += " -x \(u)" }
             if let l = d.lowerThreshold, l > 0 { c += " -y \(l)" }
             return c
+        case .setIPVSTimeouts(let ns, let t):
+            return "ip netns exec \(ns) ipvsadm --set \(t.ipvsadmArguments)"
         case .startAgent(let ns, let node, let port, let proto):
             return "ip netns exec \(ns) lblab-agent --name \(node) --\(proto.rawValue) \(port) &   # lblab's built-in server"
         case .startDaemon(let ns, let node, let d):

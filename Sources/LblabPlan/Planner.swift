@@ -92,6 +92,10 @@ public enum Planner {
             b.add(.setSysctl(namespace: ns, key: "net.ipv6.conf.all.forwarding", value: node.ipForward ? "1" : "0"),
                   node.ipForward ? "IPv6 forwarding on: NAT replies pass the FORWARD path" : "IPv6 forwarding OFF: NAT replies cannot pass the dispatcher")
         }
+        if let t = node.ipvsTimeouts, !services.isEmpty {
+            b.add(.setIPVSTimeouts(namespace: ns, timeouts: t),
+                  "IPVS timeouts tcp, tcpfin, udp (0: kernel's): a closed connection's entry, and the persistence template it holds, lives tcpfin s")
+        }
         for s in services where !ownedByKeepalived(s) {
             let service = PlannedService(proto: s.proto, address: s.vip, port: s.port, scheduler: s.scheduler,
                                          persistence: s.persistence?.timeout, persistencePrefix: s.persistence?.prefixLength,

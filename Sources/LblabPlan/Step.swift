@@ -18,6 +18,8 @@ public enum Step: Codable, Sendable, Equatable {
     case createTunnel(namespace: String, name: String, local: IPAddress)
     case addService(namespace: String, service: PlannedService)
     case addDestination(namespace: String, service: PlannedService, destination: PlannedDestination)
+    /// The dispatcher's IPVS connection timeouts (`ipvsadm --set`).
+    case setIPVSTimeouts(namespace: String, timeouts: IPVSTimeouts)
     /// The built-in server of a real server on one port, answering with the node's name.
     case startAgent(namespace: String, node: String, port: UInt16, proto: TransportProtocol)
 
@@ -35,7 +37,7 @@ public enum Step: Codable, Sendable, Equatable {
         case .createNamespace(let n), .deleteNamespace(let n): n
         case .setSysctl(let n, _, _), .createBridge(let n, _), .createVeth(let n, _, _, _), .setMaster(let n, _, _),
              .setUp(let n, _), .addAddress(let n, _, _), .addRoute(let n, _), .createTunnel(let n, _, _),
-             .addService(let n, _), .addDestination(let n, _, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _),
+             .addService(let n, _), .addDestination(let n, _, _), .setIPVSTimeouts(let n, _), .startAgent(let n, _, _, _), .stopAgent(let n, _, _),
              .startDaemon(let n, _, _), .stopDaemon(let n, _, _):
             n
         }
@@ -51,7 +53,7 @@ public enum Step: Codable, Sendable, Equatable {
         // which dies with its pair), addresses, routes, sysctls, the IPVS table.
         case .setSysctl(let ns, _, _), .createBridge(let ns, _), .createVeth(let ns, _, _, _), .setMaster(let ns, _, _),
              .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _), .createTunnel(let ns, _, _),
-             .addService(let ns, _), .addDestination(let ns, _, _):
+             .addService(let ns, _), .addDestination(let ns, _, _), .setIPVSTimeouts(let ns, _):
             .withNamespace(ns)
         case .stopAgent, .stopDaemon, .deleteNamespace: .nothing
         }

@@ -280,6 +280,8 @@ final class KernelExecutor: StepExecutor {
             try handles.ipvs(ns).addDestination(
                 IPVSDestination(address: d.address, port: d.port, forwarding: IPVSForwarding(d.forward), weight: UInt32(d.weight),
                                 upperThreshold: UInt32(d.upperThreshold ?? 0), lowerThreshold: UInt32(d.lowerThreshold ?? 0)), to: s.key)
+        case .setIPVSTimeouts(let ns, let t):
+            try handles.ipvs(ns).setTimeouts(t)
         case .startAgent(let ns, let node, let port, _):
             // One agent serves both protocols on its port (lblab_agent_serve).
             let key = AgentKey(node: node, port: port)

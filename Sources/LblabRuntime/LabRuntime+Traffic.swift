@@ -81,7 +81,7 @@ extension LabRuntime {
             var o = ConnectionOutcome(client: clientNames[r.client], localAddress: r.localAddress, localPort: r.localPort,
                                       service: traffic.phases[r.phase].service, server: r.server, error: r.error, start: r.start,
                                       latency: r.latency, phase: onePhase ? nil : r.phase, closed: r.closed,
-                                      seen: try? seen[r.phase]?[r.index]?.get())
+                                      seen: try? seen[r.phase]?[r.index]?.get(), datagram: plans[r.phase].proto == .udp ? r.index : nil)
             if let again = r.reused { o.reused = SecondRequest(server: again.server, error: again.error, at: again.at) }
             return o
         }
@@ -114,14 +114,20 @@ extension LabRuntime {
 /// never reuses a port of one a minute before. IPVS keeps a closed connection's entry for minutes
 /// (FIN_WAIT, TIME_WAIT: 2 min by default) and sends a new connection from the same client port
 /// to the same real server without asking the scheduler: the rr rotation would break.
+/// Runs stay below the kernel's default ephemeral range (32768-60999) while they fit there: other
+/// programs on a client (`ab`, `curl` through `lblab exec`) take their ports from it, and a run
+/// after theirs would meet their entries.
 struct SourcePorts {
     let file: String
+    /// The first port of Linux's default `net.ipv4.ip_local_port_range`.
+    static let ephemeralFirst = 32768
 
     /// The first port of a run taking `count` per client, remembered for the next run.
     func take(_ count: Int) -> UInt16 {
         let first = Int(Sockets.firstPort)
         var start = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? first
-        if start < first || start + count > Int(UInt16.max) { start = first }
+        let below = first + count <= Self.ephemeralFirst
+        if start < first || start + count > (below ? Self.ephemeralFirst : Int(UInt16.max)) { start = first }
         try? "\(start + count)\n".write(toFile: file, atomically: true, encoding: .utf8)
         return UInt16(start)
     }

@@ -71,6 +71,10 @@ public final class TrafficEngine {
     }
 
     private var t0 = 0.0
+    /// The clock as last read (after each `poll`): connections started and finished in one round
+    /// share it. Under emulation a clock read costs a trap to the emulated timer (HPET), and the
+    /// engine read it several times per connection.
+    private var now = 0.0
     private var results: [TrafficResult] = []
     private var inFlight: [Flight] = []
     private var held: [Held] = []
@@ -118,6 +122,7 @@ public final class TrafficEngine {
             (timings.threadUser, timings.threadSystem) = (cpu.user - cpu0.user, cpu.system - cpu0.system)
         }
         t0 = monotonicNow()
+        now = t0
         results = []
         results.reserveCapacity(phases.reduce(0) { $0 + $1.connections })
         for (p, phase) in phases.enumerated() {
@@ -155,7 +160,6 @@ public final class TrafficEngine {
         do {
             fd = try socket(client: client, family: phase.target.family, kind: kind, ahead: kind == .datagram ? udpSockets : pending)
         } catch {
-            let now = monotonicNow()
             for k in 0..<count {
                 results.append(TrafficResult(client: client, phase: p, index: index + k, localAddress: nil, localPort: 0, server: nil,
                                              error: "socket: \(error)", start: now - t0, latency: 0))
@@ -164,8 +168,11 @@ public final class TrafficEngine {
         }
         let request = kind == .datagram ? Replies.datagram(index) : httpRequests[p]
         let f = Flight(fd: fd, client: client, phase: p, index: index, remaining: count - 1, request: request)
-        if phase.trace { trace(p, index) }
-        f.started = monotonicNow()
+        if phase.trace {
+            trace(p, index)
+            now = monotonicNow()
+        }
+        f.started = now
         if let error = Sockets.bindFreshPort(fd, family: phase.target.family, next: &nextPort[client])
             ?? Sockets.connect(fd, to: phase.target, port: phase.port) {
             finish(f, error: error)
@@ -190,14 +197,15 @@ public final class TrafficEngine {
         if pools[key, default: []].isEmpty {
             let t = monotonicNow()
             pools[key] = try clients[client].openSockets(max(1, min(Self.batch, ahead)), family, kind).reversed()
-            timings.openingSockets += monotonicNow() - t
+            now = monotonicNow()
+            timings.openingSockets += now - t
             timings.hops += 1
         }
         return pools[key]!.removeLast()
     }
 
     private func sendDatagram(_ f: Flight) {
-        f.started = monotonicNow()
+        f.started = now
         let n = f.request.withUnsafeBytes { send(f.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         f.sent += 1
         if n < 0 { datagramDone(f, server: nil, error: "send: \(String(cString: strerror(errno)))") }
@@ -205,15 +213,17 @@ public final class TrafficEngine {
 
     /// One datagram answered, lost or failed: its result; then the socket's next datagram, or its close.
     private func datagramDone(_ f: Flight, server: String?, error: String?) {
-        let now = monotonicNow()
         results.append(TrafficResult(client: f.client, phase: f.phase, index: f.index, localAddress: f.localAddress, localPort: f.localPort,
                                      server: server, error: error, start: f.started - t0, latency: now - f.started))
         if f.remaining > 0 {
             f.remaining -= 1
             f.index += 1
             f.request = Replies.datagram(f.index)
-            if phases[f.phase].trace { trace(f.phase, f.index) }
-            f.started = monotonicNow()
+            if phases[f.phase].trace {
+                trace(f.phase, f.index)
+                now = monotonicNow()
+            }
+            f.started = now
             let n = f.request.withUnsafeBytes { send(f.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 { datagramDone(f, server: nil, error: "send: \(String(cString: strerror(errno)))") }
         } else {
@@ -224,7 +234,6 @@ public final class TrafficEngine {
 
     /// A TCP connection's end: its result; held open (and remembered) when the phase holds.
     private func finish(_ f: Flight, error: String?) {
-        let now = monotonicNow()
         var server: String?
         var err = error
         if err == nil {
@@ -256,17 +265,18 @@ public final class TrafficEngine {
         // One pollfd array kept across calls, and the earliest deadline found in one pass (no
         // allocation per call: under emulation they showed in the engine's CPU time).
         pfds.removeAll(keepingCapacity: true)
-        let now = monotonicNow()
+        let before = monotonicNow()
         var due = nextHeldClose ?? now + 1
         for f in inFlight {
             let reading = f.connected && f.sent >= f.request.count || phases[f.phase].proto == .udp
             pfds.append(pollfd(fd: f.fd, events: Int16(reading ? POLLIN : POLLOUT), revents: 0))
             due = min(due, f.started + timeout)
         }
-        let ms = Int32(max(0, min(1000, (due - now) * 1000 + 1)))
+        let ms = Int32(max(0, min(1000, (due - before) * 1000 + 1)))
         _ = poll(&pfds, nfds_t(pfds.count), ms)
-        let after = monotonicNow()
-        timings.polling += after - now
+        now = monotonicNow()
+        let after = now
+        timings.polling += after - before
         timings.polls += 1
         for (i, f) in inFlight.enumerated() {
             let revents = pfds[i].revents
@@ -343,18 +353,18 @@ public final class TrafficEngine {
             let target = phases[results[again[0].result].phase].target
             for (h, r) in zip(again, HeldReuse.exchange(again.map(\.fd), host: "\(target)", timeout: timeout, t0: t0)) { results[h.result].reused = r }
         }
-        let now = monotonicNow()
+        // The exchange took a while; `now` stays the round's (the same connections are chosen below).
+        let closedAt = again.isEmpty ? now : monotonicNow()
         held.removeAll { h in
             guard chosen(h) else { return false }
             close(h.fd)
-            results[h.result].closed = now - t0
+            results[h.result].closed = closedAt - t0
             return true
         }
         heldCloseMin = held.reduce(Double.infinity) { min($0, $1.closeAt ?? .infinity) }
     }
 
     private func closeDue() {
-        let now = monotonicNow()
         guard heldCloseMin <= now else { return }
         closeHeld { $0.closeAt.map { $0 <= now } ?? false }
     }
@@ -362,8 +372,8 @@ public final class TrafficEngine {
     /// Waits until `deadline`, closing held connections as their time comes.
     private func idle(until deadline: Double) {
         while true {
+            now = monotonicNow()
             closeDue()
-            let now = monotonicNow()
             guard now < deadline else { return }
             let next = min(deadline, nextHeldClose ?? deadline)
             usleep(useconds_t(max(0, min(1.0, next - now)) * 1e6))

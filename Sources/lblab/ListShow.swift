@@ -106,6 +106,10 @@ enum Describe {
                 if let v = n.vrrp {
                     fields.append("vrrp: {priority: \(v.priority), router_id: \(v.routerID), advert_int: \(v.advertInterval), interface: \(v.interface)}")
                 }
+                if let t = n.ipvsTimeouts {
+                    let set = [("tcp", t.tcp), ("tcpfin", t.tcpfin), ("udp", t.udp)].compactMap { k, v in v.map { "\(k): \($0)" } }
+                    fields.append("ipvs_timeouts: {\(set.joined(separator: ", "))}")
+                }
             case .dns: break
             }
             if n.ipForward || n.role == .dispatcher { fields.append("ip_forward: \(n.ipForward)") }

@@ -42,7 +42,10 @@ import Testing
         #expect(mid.passed)
         #expect(mid.notes.contains { $0.contains("after rs3") })
         let bad = SchedulerOracle.judge(svc, connections: Self.conns(["rs2", "rs1", "rs2", "rs3"]), ordered: true)
-        #expect(!bad.passed && bad.firstWrong?.connection.number == 1, "no start explains it: judged from the head")
+        // No start explains it: judged from the start that explains the most (after rs3: #1 rs2,
+        // #2 rs1), so the first wrong one is #3, where rs3 was due.
+        #expect(!bad.passed && bad.firstWrong?.connection.number == 3 && bad.firstWrong?.expectedText == "rs3", "\(bad.firstWrong?.reason ?? "")")
+        #expect(bad.notes.contains { $0.contains("explains the most connections") })
         let wrr = Self.service(.wrr, [("rs2", 1), ("rs1", 3)])
         #expect(SchedulerOracle.judge(wrr, connections: Self.conns(["rs1", "rs1", "rs2", "rs1", "rs1", "rs1"]), ordered: true).passed)
         #expect(!SchedulerOracle.judge(wrr, connections: Self.conns(["rs1", "rs2", "rs1", "rs2"]), ordered: true).passed)

@@ -6,7 +6,7 @@ import LblabTypes
 /// The shipped labs, read into exactly the spec they describe.
 @Suite struct ShippedLabTests {
     @Test func labsDirectoryHoldsTheShippedLabs() {
-        let sched = ["dh", "fo", "lblc", "lblcr", "lc", "mh", "nq", "ovf", "rr", "sed", "sh", "wlc", "wrr"].map { "sched-\($0)" }
+        let sched = ["dh", "fo", "lblc", "lblcr", "lc", "mh", "nq", "onepacket", "ovf", "persist", "rr", "sed", "sh", "wlc", "wrr"].map { "sched-\($0)" }
         let dns = ["dns-rr", "dns-rr-cache", "dns-rr-comeback", "dns-rr-dies", "dns-rr-slow", "dns-rr-sorted"]
         #expect(repoLabNames() == dns + ["dr-basic", "dr-ipv6", "dr-keepalived", "dr-scale", "dr-vrrp", "nat-basic", "nat-ipv6", "nat-keepalived"] + sched + ["seed-dr", "seed-nat", "tun-basic"])
     }

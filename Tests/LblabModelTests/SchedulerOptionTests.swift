@@ -43,4 +43,21 @@ import LblabTypes
         #expect(client.problem == "only real servers have a u_threshold")
         #expect(try parse(lab(service: "{vip: 10.0.0.100}"), overrides: ["rs2.u_threshold=5"]).node(named: "rs2")?.upperThreshold == 5)
     }
+
+    /// A dispatcher's `ipvs_timeouts` (`ipvsadm --set`): given ones set, the rest the kernel's;
+    /// only a dispatcher has them, and they name at least one.
+    @Test func ipvsTimeoutsOnTheDispatcher() throws {
+        let text = lab(service: "{vip: 10.0.0.100}").replacingOccurrences(of: "10.0.0.2/24}", with: "10.0.0.2/24, ipvs_timeouts: {tcpfin: 1, udp: 5}}")
+        let spec = try parse(text)
+        #expect(spec.node(named: "d")?.ipvsTimeouts == IPVSTimeouts(tcpfin: 1, udp: 5))
+        #expect(spec.node(named: "d")?.ipvsTimeouts?.ipvsadmArguments == "0 1 5")
+        #expect(try parse(text, overrides: ["d.ipvs_timeouts.tcpfin=3"]).node(named: "d")?.ipvsTimeouts?.tcpfin == 3)
+        #expect(try parse(lab(service: "{vip: 10.0.0.100}")).node(named: "d")?.ipvsTimeouts == nil)
+        let onReal = try #require(labError(lab(service: "{vip: 10.0.0.100}", rs1: ", ipvs_timeouts: {tcpfin: 1}")))
+        #expect(onReal.key == "nodes.rs1.ipvs_timeouts" && onReal.problem.contains("only a dispatcher"))
+        let empty = try #require(labError(text.replacingOccurrences(of: "{tcpfin: 1, udp: 5}", with: "{}")))
+        #expect(empty.key == "nodes.d.ipvs_timeouts" && empty.problem == "names no timeout")
+        let zero = try #require(labError(text.replacingOccurrences(of: "tcpfin: 1", with: "tcpfin: 0")))
+        #expect(zero.key == "nodes.d.ipvs_timeouts.tcpfin")
+    }
 }

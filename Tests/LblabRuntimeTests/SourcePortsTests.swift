@@ -12,8 +12,11 @@ import Testing
         #expect(ports.take(100) == 2000)
         #expect(ports.take(2000) == 2100)
         #expect(ports.take(1) == 4100)
-        #expect(ports.take(62_000) == 2000, "4101 + 62000 passes 65535: back to the first port")
-        #expect(ports.take(10) == 64_000)
+        #expect(ports.take(28_000) == 4101)
+        #expect(ports.take(1_000) == 2000, "32101 + 1000 would enter the ephemeral range (32768 on): back to the first port")
+        #expect(ports.take(62_000) == 3000, "too many to stay below the ephemeral range: the whole range")
+        #expect(ports.take(600) == 2000, "65000 is past the ephemeral range's start: back to the first port")
+        #expect(ports.take(10) == 2600)
         try "garbage".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(ports.take(5) == 2000)
     }

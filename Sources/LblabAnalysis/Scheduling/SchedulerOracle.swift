@@ -62,19 +62,25 @@ public enum SchedulerOracle {
         // rr and wrr keep their cursor while the lab is up: a second `lblab test` of a running lab
         // starts where the first stopped. Accept another starting state only if it explains the
         // whole run; the first connection then shows where the cursor was.
+        // When none does, the verdict fails either way; it names the first connection that no
+        // starting state explains (the start that explains the longest run of connections).
+        var best = fresh
         for (start, rule) in restarts(service) {
             var j = judge(service, connections: connections, ordered: ordered, rule: rule)
             if j.wrongCount == 0 && j.judged == fresh.judged {
                 j.notes.append("the kernel's cursor did not start at the list head but \(start): the service had scheduled connections before this run (IPVS keeps rr/wrr state while the lab is up)")
                 return j
             }
+            if let w = j.firstWrong, let b = best.firstWrong, w.connection.number > b.connection.number {
+                j.notes.append("judged with the kernel's cursor starting \(start), which explains the most connections before the first wrong one (the service had scheduled connections before this run)")
+                best = j
+            }
         }
-        return fresh
+        return best
     }
 
     /// The other states rr and wrr can start a run in: every cursor (and wrr's every current weight).
     static func restarts(_ s: OracleService) -> [(String, any SchedulerRule)] {
-        guard s.persistence == nil else { return [] }
         let d = s.destinations
         switch s.scheduler {
         case .rr:
@@ -109,7 +115,7 @@ public enum SchedulerOracle {
         notes += limits(service, connections)
 
         var overloaded = Array(repeating: false, count: n)
-        var templates: [IPAddress: (server: String, until: Double?)] = [:]
+        var templates: [IPAddress: PersistenceTemplate] = [:]
         var entries: [String: String] = [:]   // UDP without -o: "client:port" -> server
         var decisions: [OracleDecision] = []
         var firstWrong: OracleDecision?
@@ -133,23 +139,23 @@ public enum SchedulerOracle {
             var reason: String
             let key = service.persistence != nil ? c.client.map { mask($0, service.persistencePrefix) } : nil
             let template = key.flatMap { templates[$0] }
-            // A template lives `timeout` s after its last connection's entry expires; a closed TCP
-            // entry lingers up to `lingerSeconds` more, so in between either answer is right.
-            let age = template.flatMap { t in c.start.flatMap { s in t.until.map { s - $0 } } }
+            // Without times (an old record), a template is taken to be alive.
+            let life = template.map { t in c.start.map { t.life(at: $0) } ?? .alive(timeout: t.timeout) }
             let entryKey = service.datagramsShareEntry ? c.client.map { $0.withPort(c.clientPort) } : nil
             if let k = entryKey, let e = entries[k] {
                 prediction = .server(e)
                 reason = "same UDP connection entry as an earlier datagram from \(k) (no one-packet scheduling)"
-            } else if let t = template, (age ?? 0) <= 0 {
+            } else if let t = template, case .alive = life {
                 prediction = .server(t.server)
-                reason = "persistence: \(key!)/\(service.persistencePrefix) stays on \(t.server) (template of an earlier connection)"
+                reason = "persistence: \(key!)/\(service.persistencePrefix) stays on \(t.server) (its template, last used \(Self.seconds((c.start ?? t.lastUse) - t.lastUse)) s before, is alive)"
             } else {
                 (prediction, reason) = rule.choose(c, counts: counts)
-                if let t = template, let age, age <= Self.lingerSeconds, case .server(let s) = prediction, s != t.server {
+                if let t = template, case .unsure(let from) = life, case .server(let s) = prediction, s != t.server {
                     prediction = .oneOf([t.server, s])
-                    reason = "persistence template of \(t.server) may or may not have expired (\(Int(age)) s past its timeout); else " + reason
-                } else if template != nil {
-                    reason = "persistence template expired; " + reason
+                    reason = "persistence template of \(t.server) may or may not have expired (its timer fires from \(Self.seconds(from)) s on); else " + reason
+                } else if let t = template, case .expired(let since) = life {
+                    reason = "persistence template of \(t.server) expired at \(Self.seconds(since)) s (its timer fired with no connection entry left to control); " + reason
+                    notes.append("persistence: the template of \(key!)/\(service.persistencePrefix) (\(t.server), last used at \(Self.seconds(t.lastUse)) s) expired at \(Self.seconds(since)) s; #\(c.number) at \(Self.seconds(c.start ?? 0)) s was scheduled anew")
                 }
             }
             if case .server(let s) = prediction { expected[s, default: 0] += 1 }
@@ -168,7 +174,16 @@ public enum SchedulerOracle {
                 entries[k] = s
             }
             if let key, let s = c.server ?? { if case .server(let p) = prediction { return p } else { return nil } }() {
-                templates[key] = (s, (c.end ?? c.start).map { $0 + Double(service.persistence ?? 0) })
+                let now = c.start ?? 0
+                let entry = PersistenceTemplate.entryLife(end: c.end ?? now, linger: service.entryLinger)
+                if var t = template, t.server == s, let life, !Self.isExpired(life) {
+                    if case .alive(let timeout) = life { t.timeout = timeout }
+                    t.lastUse = now
+                    t.entries.append(entry)
+                    templates[key] = t
+                } else {
+                    templates[key] = PersistenceTemplate(server: s, lastUse: now, timeout: Double(service.persistence ?? 0), entries: [entry])
+                }
             }
             let d = OracleDecision(connection: c, prediction: prediction, reason: reason, held: held)
             if let h = held {
@@ -233,9 +248,9 @@ public enum SchedulerOracle {
         case .sh, .mh:
             return clients < 2 ? ["one client address: \(s.scheduler.rawValue) sends all of it to one server; `lblab test \(lab)` shows many clients spread"] : []
         case .dh:
-            return destinations < 2 ? ["one destination address: dh keeps it on one server; `lblab test \(lab)` shows several VIPs"] : []
+            return destinations < 2 ? [oneDestination + ": dh keeps it on one server; `lblab test \(lab)` shows several VIPs"] : []
         case .lblc, .lblcr:
-            return destinations < 2 && cs.allSatisfy({ $0.seen == nil }) ? ["one destination address and no counts: \(s.scheduler.rawValue) keeps it on one server; `lblab test \(lab)` shows it moving once overloaded"] : []
+            return destinations < 2 && cs.allSatisfy({ $0.seen == nil }) ? [oneDestination + " and no counts: \(s.scheduler.rawValue) keeps it on one server; `lblab test \(lab)` shows it moving once overloaded"] : []
         case .rr, .wrr, .lc, .wlc, .sed, .nq, .fo, .ovf, .twos:
             return []
         }
@@ -252,9 +267,15 @@ public enum SchedulerOracle {
         return IPAddress(bytes: b) ?? a
     }
 
-    /// Seconds a closed TCP connection's IPVS entry may outlive the close (FIN_WAIT/TIME_WAIT),
-    /// keeping its persistence template alive.
-    static let lingerSeconds = 130.0
+    static let oneDestination = "one destination address"
+
+    static func isExpired(_ life: PersistenceTemplate.Life) -> Bool {
+        if case .expired = life { return true }
+        return false
+    }
+
+    /// `2.5` (seconds, one decimal).
+    static func seconds(_ s: Double) -> String { "\((s * 10).rounded() / 10)" }
 
     /// The lab whose traffic shows the scheduler's rule.
     public static func showingLab(_ s: Scheduler) -> String { "sched-\(s.rawValue)" }

@@ -42,6 +42,10 @@ public struct OracleService: Sendable, Equatable {
     /// UDP without one-packet scheduling: datagrams from one client address and port share one
     /// IPVS connection entry, so only the first is scheduled; the rest follow it.
     public var datagramsShareEntry: Bool = false
+    /// How long a connection's IPVS entry outlives its close (TCP: the client's FIN) or its last
+    /// datagram (UDP), at the earliest and at the latest: what keeps a persistence template alive
+    /// (see `PersistenceTemplate`). The kernel's defaults: FIN_WAIT 120 s.
+    public var entryLinger: ClosedRange<Double> = Double(IPVSTimeouts.kernelTCPFin)...Double(IPVSTimeouts.kernelTCPFin)
 
     public init(name: String, scheduler: Scheduler, vip: IPAddress, destinations: [OracleDestination],
                 persistence: Int? = nil, persistencePrefix: Int = 32) {
