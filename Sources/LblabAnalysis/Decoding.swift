@@ -358,6 +358,7 @@ struct Packet: Sendable {
                     layers.insert(.udp)
                     sourcePort = FrameDecoder.be16(b, qt)
                     destinationPort = FrameDecoder.be16(b, qt + 2)
+                    datagram = FrameDecoder.datagramNumber(b, qt + 8)   // the quoted datagram's flow, under one-packet
                 }
                 if quotedProto == 6, b.count >= qt + 4 {
                     layers.insert(.tcp)

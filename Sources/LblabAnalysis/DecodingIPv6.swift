@@ -113,6 +113,7 @@ extension Packet {
                 layers.insert(.udp)
                 sourcePort = FrameDecoder.be16(b, q.payload)
                 destinationPort = FrameDecoder.be16(b, q.payload + 2)
+                datagram = FrameDecoder.datagramNumber(b, q.payload + 8)
             }
             if q.first, q.proto == 6, b.count >= q.payload + 4 {
                 layers.insert(.tcp)

@@ -39,7 +39,10 @@ extension LabAnalyzer {
                 parts.append((name, AnalysisReport(verdicts: [v], fromClient: [:], fromCapture: [:], sent: mine.count, answered: 0, failed: mine.count)))
                 continue
             }
-            parts.append((name, analyze(spec: s, facts: f, outcomes: mine, captures: captures, health: health?.service == name ? health : nil)))
+            var report = analyze(spec: s, facts: f, outcomes: mine, captures: captures, health: health?.service == name ? health : nil)
+            // IPVS is sampled for the traffic's own service only: the others have no timeline to judge.
+            if health?.service != name { report.verdicts.removeAll { $0.rule == Rules.Health.name } }
+            parts.append((name, report))
         }
         var rules: [String] = []
         for p in parts { for v in p.report.verdicts where !rules.contains(v.rule) { rules.append(v.rule) } }

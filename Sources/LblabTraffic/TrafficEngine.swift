@@ -361,6 +361,8 @@ public final class TrafficEngine {
             results[h.result].closed = closedAt - t0
             return true
         }
+        // Connections started after this (the next phase) start from the time the exchange ended.
+        if !again.isEmpty { now = closedAt }
         heldCloseMin = held.reduce(Double.infinity) { min($0, $1.closeAt ?? .infinity) }
     }
 

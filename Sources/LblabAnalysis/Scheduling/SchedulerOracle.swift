@@ -149,9 +149,12 @@ public enum SchedulerOracle {
                 prediction = .server(t.server)
                 reason = "persistence: \(key!)/\(service.persistencePrefix) stays on \(t.server) (its template, last used \(Self.seconds((c.start ?? t.lastUse) - t.lastUse)) s before, is alive)"
             } else {
+                let unasked = rule
                 (prediction, reason) = rule.choose(c, counts: counts)
                 if let t = template, case .unsure(let from) = life, case .server(let s) = prediction, s != t.server {
                     prediction = .oneOf([t.server, s])
+                    // The template held it: the kernel never asked the scheduler, whose state stays.
+                    if c.server == t.server { rule = unasked }
                     reason = "persistence template of \(t.server) may or may not have expired (its timer fires from \(Self.seconds(from)) s on); else " + reason
                 } else if let t = template, case .expired(let since) = life {
                     reason = "persistence template of \(t.server) expired at \(Self.seconds(since)) s (its timer fired with no connection entry left to control); " + reason
