@@ -61,12 +61,6 @@ public struct VRRPObservation: Sendable, Codable, Equatable {
     public func peer(withMAC mac: MACAddress) -> Peer? { peers.first { $0.mac == mac } }
 }
 
-/// A sync daemon's state as the kernel reports it (LblabNetlink's `IPVSSyncDaemon.State`).
-public enum IPVSSyncDaemonState: String, Sendable, Codable, CaseIterable {
-    case master
-    case backup
-}
-
 /// One ARP packet whose sender address is the VIP: a reply, or an announcement (gratuitous ARP:
 /// a request with sender = target = VIP, as keepalived sends when it becomes MASTER).
 public struct VIPAnnouncement: Sendable, Codable, Equatable {

@@ -9,24 +9,7 @@ import LblabTypes
 /// One IPVS connection synchronisation daemon (`ipvsadm --list --daemon`): the kernel threads
 /// that send (master) or receive (backup) connection state over multicast on an interface.
 public struct IPVSSyncDaemon: Sendable, Equatable, Codable, CustomStringConvertible {
-    public enum State: String, Sendable, Codable, CaseIterable {
-        /// `IP_VS_STATE_MASTER`: sends this node's connections.
-        case master
-        /// `IP_VS_STATE_BACKUP`: receives another node's connections into this table.
-        case backup
-
-        public var kernelValue: UInt32 {
-            switch self {
-            case .master: UInt32(IP_VS_STATE_MASTER)
-            case .backup: UInt32(IP_VS_STATE_BACKUP)
-            }
-        }
-
-        public init?(kernelValue: UInt32) {
-            guard let s = State.allCases.first(where: { $0.kernelValue == kernelValue }) else { return nil }
-            self = s
-        }
-    }
+    public typealias State = IPVSSyncDaemonState
 
     public var state: State
     /// The multicast interface (`mcast-interface`).
@@ -101,5 +84,20 @@ extension IPVSNetlink {
         try request("IPVS stop \(state.rawValue) sync daemon") { [familyID] in
             IPVSRequests.encodeDeleteDaemon(state, family: familyID, sequence: $0)
         }
+    }
+}
+
+extension IPVSSyncDaemonState {
+    /// `IP_VS_STATE_MASTER` / `IP_VS_STATE_BACKUP`.
+    public var kernelValue: UInt32 {
+        switch self {
+        case .master: UInt32(IP_VS_STATE_MASTER)
+        case .backup: UInt32(IP_VS_STATE_BACKUP)
+        }
+    }
+
+    public init?(kernelValue: UInt32) {
+        guard let s = Self.allCases.first(where: { $0.kernelValue == kernelValue }) else { return nil }
+        self = s
     }
 }

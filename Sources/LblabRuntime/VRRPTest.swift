@@ -63,7 +63,7 @@ final class VRRPWatch: @unchecked Sendable {
             let daemons = try handles.ipvs(LabNames.namespace(lab: spec.name, node: p.name)).syncDaemons()
             return .init(name: p.name, mac: mac, priority: v.priority, routerID: v.routerID, advertInterval: v.advertInterval,
                          heldBefore: held.contains(p.name), heldAfter: false,
-                         syncDaemons: daemons.map { $0.state == .master ? .master : .backup })
+                         syncDaemons: daemons.map(\.state))
         }, syncExpected: spec.sync == true)
     }
 

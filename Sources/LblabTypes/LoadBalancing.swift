@@ -156,3 +156,12 @@ public struct CheckTiming: Sendable, Equatable {
     /// server (its retries included), then one good attempt: `interval + retries × retry_delay + timeout`.
     public var readdBound: Double { interval + Double(retries) * retryDelay + timeout }
 }
+
+/// An IPVS connection sync daemon's role (`ipvsadm --start-daemon master|backup`), as the kernel
+/// reports it over generic netlink (LblabNetlink maps it to and from `IP_VS_STATE_*`).
+public enum IPVSSyncDaemonState: String, Sendable, Codable, CaseIterable {
+    /// Sends this node's connections.
+    case master
+    /// Receives another node's connections into this table.
+    case backup
+}
